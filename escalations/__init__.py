@@ -1,0 +1,1 @@
+"""Distress escalations: cases, their workflow, owners and deadlines (see issue 6)."""

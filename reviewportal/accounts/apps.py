@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "reviewportal.accounts"
+    label = "accounts"
+    verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from reviewportal.accounts.roles import sync_roles_after_migrate
+
+        # Django creates permissions in post_migrate, so roles that hold permissions are synced
+        # there too: every migrate (and every test database) ends with the groups in place.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

@@ -1,0 +1,35 @@
+"""Roles are groups. This table is the one place that says which exist and what each may do."""
+
+from django.contrib.auth.models import Group, Permission
+
+REVIEWERS = "reviewers"
+SUPERVISORS = "supervisors"
+AUDITORS = "auditors"
+ESCALATION_TEAM = "escalation_team"
+
+# role -> model permissions ("app_label.codename") the group holds. Per-clip access is never a
+# model permission: it follows the lease (see annotations.access).
+ROLES: dict[str, list[str]] = {
+    REVIEWERS: ["annotations.review_clips"],
+    SUPERVISORS: [],
+    AUDITORS: [],
+    ESCALATION_TEAM: [],
+}
+
+
+def sync_roles() -> None:
+    """Create each role's group and give it exactly the permissions listed in ROLES."""
+    for role, perm_names in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for perm_name in perm_names:
+            app_label, codename = perm_name.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, **kwargs) -> None:
+    # Runs once per migrated app; wait until the last app whose permissions ROLES names exists.
+    if sender.label != "annotations":
+        return
+    sync_roles()

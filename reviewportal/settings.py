@@ -1,0 +1,278 @@
+"""reviewportal settings: one file, driven by the environment.
+
+Defaults run out of the box on one laptop (SQLite under var/, in-memory channel layer and cache).
+Production values arrive only through environment variables; see docs/operations.md for the list.
+
+Secrets (SECRET_KEY, IDENTITY_ENCRYPTION_KEYS, IDENTITY_HASH_KEY) come from the environment or,
+when a variable is unset, from var/secrets.env, which `make demo` and `make test` generate once
+with `python -m reviewportal.keys`. The environment always wins over the file.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines; blank lines and # comments are skipped."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ImproperlyConfigured(f"{path}:{number}: expected KEY=VALUE")
+        values[key.strip()] = value.strip()
+    return values
+
+
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+_SECRETS_FILE = _read_env_file(Path(os.environ.get("SECRETS_FILE", VAR_DIR / "secrets.env")))
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    """The environment's value, else var/secrets.env's, else the default; unset without one fails."""
+    value = os.environ.get(name, _SECRETS_FILE.get(name))
+    if value is None:
+        if default is None:
+            raise ImproperlyConfigured(f"Environment variable {name} is required")
+        return default
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name, "1" if default else "0").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false)")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is required when DEBUG is off: set it in the environment, "
+            "or run `python -m reviewportal.keys` to write var/secrets.env"
+        )
+    SECRET_KEY = "django-insecure-debug-only-key"  # noqa: S105  DEBUG on a laptop only; refused above with DEBUG off
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "reviewportal.accounts",
+    "reviewportal.integrations",
+    "annotations",
+    "escalations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "reviewportal.urls"
+ASGI_APPLICATION = "reviewportal.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "queue"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases -------------------------------------------------------------------------------
+# SQLite is the embedded default. IMMEDIATE transactions take the write lock up front, so two
+# claims never deadlock upgrading a read lock; WAL lets pages read while a claim writes.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'reviewportal.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # SQLite connections are cheap; a kept one pins WAL
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, sessions and the channel layer ---------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "reviewportal"),
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNEL_PREFIX", "reviewportal")},
+        }
+    }
+    # Sessions are read on every request: the cache answers, the database keeps them durable.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# --- Files -----------------------------------------------------------------------------------
+# Audio lives under var/audio and has no URL of its own: base_url=None makes storage.url() fail,
+# and no route serves MEDIA_ROOT. The only way to hear a clip is annotations.audio's view.
+AUDIO_ROOT = Path(env_str("AUDIO_ROOT", str(VAR_DIR / "audio")))
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "uploads"), "base_url": None},
+    },
+    "audio": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(AUDIO_ROOT), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_URL = None
+# Uploads bigger than this go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Identity of the people recorded ---------------------------------------------------------
+# Fernet keys, newest first (older ones still decrypt during a rotation), and the HMAC key for the
+# account-id lookup hash. Both are required: there is no safe default for either.
+IDENTITY_ENCRYPTION_KEYS = env_list("IDENTITY_ENCRYPTION_KEYS")
+IDENTITY_HASH_KEY = env_str("IDENTITY_HASH_KEY", "")
+if not IDENTITY_ENCRYPTION_KEYS or not IDENTITY_HASH_KEY:
+    raise ImproperlyConfigured(
+        "IDENTITY_ENCRYPTION_KEYS and IDENTITY_HASH_KEY are required: set them in the environment, "
+        "or run `python -m reviewportal.keys` to write var/secrets.env"
+    )
+
+# --- Review loop -----------------------------------------------------------------------------
+LEASE_SECONDS = env_int("LEASE_SECONDS", 600)
+AUDIO_URL_SECONDS = env_int("AUDIO_URL_SECONDS", 240)
+if not 0 < AUDIO_URL_SECONDS <= 300:
+    raise ImproperlyConfigured("AUDIO_URL_SECONDS must be between 1 and 300 (5 minutes)")
+# When set (for example "/protected-audio/"), the audio view decides access and nginx sends the
+# bytes from that internal location; unset, the app streams the file itself.
+AUDIO_X_ACCEL_PREFIX = env_str("AUDIO_X_ACCEL_PREFIX", "")
+INGEST_MAX_SECONDS = env_int("INGEST_MAX_SECONDS", 600)
+INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)
+PEAKS_PER_SECOND = env_int("PEAKS_PER_SECOND", 100)
+if not 100 <= PEAKS_PER_SECOND <= 200:
+    raise ImproperlyConfigured("PEAKS_PER_SECOND must be between 100 and 200")
+# The multipart ingest body holds one clip; allow its byte limit plus room for the metadata.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- API -------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "reviewportal.openapi.ReviewportalSchema",
+    "EXCEPTION_HANDLER": "reviewportal.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "reviewportal API",
+    "DESCRIPTION": "Ingest, queue, transcripts and audio for human review of voice-assistant clips.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Security --------------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+# Production is served over TLS; only the embedded demo on plain http://127.0.0.1 turns this off.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Logs never carry audio bytes, transcript text, secrets or who was recorded: only ids and counts.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
