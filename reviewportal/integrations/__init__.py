@@ -1,0 +1,1 @@
+"""Upstream systems: service tokens, their authentication and the scopes they carry."""
