@@ -1,0 +1,1 @@
+"""Clips, the queue and its leases, transcripts and audio: the review loop."""

@@ -1,0 +1,204 @@
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from annotations.identity import EncryptedTextField
+
+
+def audio_storage():
+    """Where clip audio lives (STORAGES["audio"]). It has no URL: only annotations.audio serves it."""
+    return storages["audio"]
+
+
+class ClipStatus(models.TextChoices):
+    QUEUED = "queued"
+    LEASED = "leased"
+    SUBMITTED = "submitted"
+    ESCALATED = "escalated"
+    PURGED = "purged"
+
+
+class AudioFormat(models.TextChoices):
+    WAV = "WAV"
+    FLAC = "FLAC"
+    OGG = "OGG"
+    MP3 = "MP3"
+
+
+class ClipQuerySet(models.QuerySet):
+    def queued(self) -> "ClipQuerySet":
+        """Claimable clips in queue order: highest priority first, then the longest waiting.
+
+        The order matches the partial index clip_queue_order, so a claim is an index scan however
+        long the backlog is.
+        """
+        return self.filter(status=ClipStatus.QUEUED).order_by(F("priority").desc(), "received_at", "id")
+
+
+class Clip(models.Model):
+    """One recording to review. It carries nothing about who was recorded (see SourceIdentity)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    audio_name = models.CharField(max_length=200, help_text="the file's name in the audio storage")
+    audio_format = models.CharField(max_length=8, choices=AudioFormat.choices)
+    audio_codec = models.CharField(max_length=32, help_text="libsndfile subtype, e.g. OPUS or PCM_16")
+    audio_bytes = models.PositiveBigIntegerField()
+    duration_ms = models.PositiveIntegerField()
+    sample_rate = models.PositiveIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    peaks = models.BinaryField(help_text="int8 min/max pairs, interleaved, peaks_per_second pairs a second")
+    peaks_per_second = models.PositiveSmallIntegerField()
+    locale = models.CharField(max_length=35)
+    asr_text = models.TextField(blank=True)
+    priority = models.SmallIntegerField(default=0, help_text="higher is reviewed sooner")
+    status = models.CharField(max_length=16, choices=ClipStatus.choices, default=ClipStatus.QUEUED)
+    recorded_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    final_revision = models.OneToOneField(
+        "TranscriptRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = ClipQuerySet.as_manager()
+
+    class Meta:
+        permissions = [("review_clips", "Can claim clips from the review queue")]
+        indexes = [
+            models.Index(
+                F("priority").desc(), "received_at", "id", name="clip_queue_order", condition=Q(status="queued")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"clip {self.public_id}"
+
+    def open_audio(self):
+        return audio_storage().open(self.audio_name, "rb")
+
+    @property
+    def audio_content_type(self) -> str:
+        return {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3": "audio/mpeg"}[self.audio_format]
+
+
+class SourceIdentity(models.Model):
+    """Who was recorded, kept apart from Clip and encrypted at rest.
+
+    The reverse accessor is disabled (related_name="+") so no template or serializer can reach it
+    from a clip by accident. Lookups go through the keyed hashes.
+    """
+
+    clip = models.OneToOneField(Clip, on_delete=models.CASCADE, related_name="+")
+    source_id_hash = models.CharField(max_length=64, unique=True)
+    account_id_hash = models.CharField(max_length=64, db_index=True)
+    source_id = EncryptedTextField()
+    account_id = EncryptedTextField()
+    first_name = EncryptedTextField()
+    device_serial = EncryptedTextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "source identities"
+
+    def __str__(self) -> str:
+        return f"identity of {self.clip_id}"
+
+
+class LeaseOutcome(models.TextChoices):
+    SUBMITTED = "submitted"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class ReleaseReason(models.TextChoices):
+    NO_SPEECH = "no_speech", "no speech to transcribe"
+    WRONG_LANGUAGE = "wrong_language", "not a language I review"
+    AUDIO_PROBLEM = "audio_problem", "audio does not play or is broken"
+    NOT_COMFORTABLE = "not_comfortable", "I would rather not review this one"
+    OTHER = "other", "other"
+
+
+class LeaseQuerySet(models.QuerySet):
+    def active(self, now=None) -> "LeaseQuerySet":
+        return self.filter(ended_at__isnull=True, expires_at__gt=now or timezone.now())
+
+    def overdue(self, now=None) -> "LeaseQuerySet":
+        """Leases past their expiry that nobody has ended yet (served by lease_overdue)."""
+        return self.filter(ended_at__isnull=True, expires_at__lte=now or timezone.now())
+
+
+class Lease(models.Model):
+    """A reviewer's time-limited hold on one clip. Access to the clip lasts exactly as long."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="leases")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leases")
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=LeaseOutcome.choices, blank=True)
+    release_reason = models.CharField(max_length=32, choices=ReleaseReason.choices, blank=True)
+
+    objects = LeaseQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # The database itself refuses a second open lease on a clip or for a reviewer.
+            models.UniqueConstraint(
+                fields=["clip"], condition=Q(ended_at__isnull=True), name="one_open_lease_per_clip"
+            ),
+            models.UniqueConstraint(
+                fields=["reviewer"], condition=Q(ended_at__isnull=True), name="one_open_lease_per_reviewer"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["expires_at"], name="lease_overdue", condition=Q(ended_at__isnull=True)),
+            models.Index(fields=["reviewer", "clip"], name="lease_reviewer_clip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lease {self.public_id}"
+
+    def is_active(self, now=None) -> bool:
+        return self.ended_at is None and self.expires_at > (now or timezone.now())
+
+    def end(self, *, outcome: str, reason: str = "", now=None) -> None:
+        """Close the lease. Access to the clip ends with it; callers put the clip where it goes next."""
+        self.ended_at = now or timezone.now()
+        self.outcome = outcome
+        self.release_reason = reason
+        self.save(update_fields=["ended_at", "outcome", "release_reason"])
+
+    def renew(self, *, now=None) -> None:
+        """Push the expiry out by one lease period from now, for a reviewer still working."""
+        self.expires_at = (now or timezone.now()) + timedelta(seconds=settings.LEASE_SECONDS)
+        self.save(update_fields=["expires_at"])
+
+
+class TranscriptRevision(models.Model):
+    """One save of a clip's transcript. Rows are only ever added: a save never overwrites another."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="revisions")
+    version = models.PositiveIntegerField()
+    based_on = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    lease = models.ForeignKey(Lease, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(blank=True)
+    segments = models.JSONField(default=list, help_text="[{start_ms, end_ms, text, speaker, tags}] in time order")
+    tags = models.JSONField(default=list, help_text="tags for the whole clip")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clip", "version"], name="one_revision_per_version")]
+
+    def __str__(self) -> str:
+        return f"revision {self.version} of clip {self.clip_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Transcript revisions are never changed; save a new revision instead")
+        super().save(*args, **kwargs)

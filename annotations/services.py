@@ -1,0 +1,225 @@
+"""Workflows of the review loop: ingest, claim, save, submit, release, expire.
+
+Each function is one unit of work in one transaction: it either happens completely or leaves
+nothing behind.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from annotations import identity, queue
+from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.ingest import ClipMetadata, inspect_audio
+from annotations.models import Clip, ClipStatus, Lease, LeaseOutcome, SourceIdentity, TranscriptRevision, audio_storage
+from annotations.transcripts import check_segments
+
+# --- Ingest ------------------------------------------------------------------------------------
+
+
+class IngestOutcome:
+    INGESTED = "ingested"
+    DUPLICATE = "duplicate"
+    OPTED_OUT = "opted_out"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str
+    clip: Clip | None = None
+
+
+def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) -> IngestResult:
+    """Store one clip and, apart from it, who was recorded; or drop it as opted out or duplicate.
+
+    An opted-out clip is dropped before its audio is even opened. The audio file is written
+    before the rows and removed again if they are not committed, so a refused or crashing clip
+    leaves neither a row nor a file. Raises annotations.ingest.IngestError for bad audio.
+    """
+    if metadata.human_review_opt_out:
+        return IngestResult(IngestOutcome.OPTED_OUT)
+    source_id_hash = identity.keyed_hash(metadata.source_id)
+    if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
+        return IngestResult(IngestOutcome.DUPLICATE)
+    facts = inspect_audio(audio_path, name=audio_name)
+    storage = audio_storage()
+    stored_name = uuid.uuid4().hex
+    with audio_path.open("rb") as source:
+        stored_name = storage.save(f"{stored_name[:2]}/{stored_name}{facts.extension}", File(source))
+    try:
+        with transaction.atomic():
+            clip = Clip.objects.create(
+                audio_name=stored_name,
+                audio_format=facts.format,
+                audio_codec=facts.codec,
+                audio_bytes=facts.size_bytes,
+                duration_ms=facts.duration_ms,
+                sample_rate=facts.sample_rate,
+                channels=facts.channels,
+                peaks=facts.peaks,
+                peaks_per_second=facts.peaks_per_second,
+                locale=metadata.locale,
+                asr_text=metadata.asr_text,
+                priority=metadata.priority,
+                recorded_at=metadata.recorded_at,
+            )
+            SourceIdentity.objects.create(
+                clip=clip,
+                source_id_hash=source_id_hash,
+                account_id_hash=identity.keyed_hash(metadata.account_id),
+                source_id=metadata.source_id,
+                account_id=metadata.account_id,
+                first_name=metadata.first_name,
+                device_serial=metadata.device_serial,
+            )
+    except IntegrityError:
+        # Another ingest of the same source_id committed between our check and our insert.
+        storage.delete(stored_name)
+        if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
+            return IngestResult(IngestOutcome.DUPLICATE)
+        raise
+    except BaseException:
+        storage.delete(stored_name)
+        raise
+    return IngestResult(IngestOutcome.INGESTED, clip)
+
+
+# --- Leases ------------------------------------------------------------------------------------
+
+
+def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime, clip_status: str) -> None:
+    """End a lease and move its clip on. Call inside transaction.atomic with the lease row locked."""
+    lease.end(outcome=outcome, reason=reason, now=now)
+    Clip.objects.filter(pk=lease.clip_id, status=ClipStatus.LEASED).update(status=clip_status)
+
+
+def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
+    """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
+    locked = Lease.objects.select_for_update().get(pk=lease.pk)
+    if not locked.is_active(now):
+        raise LeaseEnded(f"{lease} is no longer active")
+    return locked
+
+
+def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Expire up to `limit` leases past their time and put their clips back in the queue.
+
+    Safe to run from many processes at once: rows another process is expiring are skipped.
+    Every claim runs it first, so the embedded default needs no timer; production also runs
+    `manage.py expire_leases` periodically so clips return even when nobody claims.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = Lease.objects.overdue(now).select_for_update(skip_locked=True).order_by("expires_at")[:limit]
+        expired = 0
+        for lease in overdue:
+            _close_lease(lease, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
+            expired += 1
+    return expired
+
+
+def lease_claim(*, reviewer) -> Lease | None:
+    """Give the reviewer their one active lease: the one they hold, else the next clip's; None if none is left.
+
+    A reviewer never holds two leases (two tabs claiming at once get the same one), and no clip
+    is ever leased to two reviewers (see annotations.queue).
+    """
+    now = timezone.now()
+    lease_expire_overdue(now=now)
+    with transaction.atomic():
+        # Serialise this reviewer's claims; other reviewers are not held up.
+        get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
+        held = Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True).select_for_update().first()
+        if held is not None:
+            if held.is_active(now):
+                return held
+            _close_lease(held, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
+        clip_id = queue.take_next_clip_id(reviewer)
+        if clip_id is None:
+            return None
+        return Lease.objects.create(
+            clip_id=clip_id,
+            reviewer=reviewer,
+            started_at=now,
+            expires_at=now + timedelta(seconds=settings.LEASE_SECONDS),
+        )
+
+
+def lease_release(*, lease: Lease, reason: str) -> None:
+    """Give the clip back to the queue (a skip). The reviewer is not offered this clip again."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked_active_lease(lease, now)
+        _close_lease(locked, outcome=LeaseOutcome.RELEASED, reason=reason, now=now, clip_status=ClipStatus.QUEUED)
+
+
+def lease_renew(*, lease: Lease) -> Lease:
+    """Extend an active lease by one lease period from now, for a reviewer who is still working."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked_active_lease(lease, now)
+        locked.renew(now=now)
+    return locked
+
+
+# --- Transcripts -------------------------------------------------------------------------------
+
+
+def _latest_revision(clip_id: int) -> TranscriptRevision | None:
+    return TranscriptRevision.objects.filter(clip_id=clip_id).order_by("-version").first()
+
+
+def transcript_save(
+    *, lease: Lease, text: str, segments: list[dict], tags: list[str], base_version: int
+) -> TranscriptRevision:
+    """Add a revision on top of `base_version`, the version the author started from.
+
+    Refuses with TranscriptConflict if the transcript moved on since; nothing is ever merged or
+    overwritten. The lease row lock serialises saves and submits on one clip.
+    """
+    check_segments(segments, duration_ms=lease.clip.duration_ms)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked_active_lease(lease, now)
+        latest = _latest_revision(locked.clip_id)
+        current_version = latest.version if latest else 0
+        if base_version != current_version:
+            raise TranscriptConflict(latest)
+        return TranscriptRevision.objects.create(
+            clip_id=locked.clip_id,
+            version=current_version + 1,
+            based_on=latest,
+            author_id=locked.reviewer_id,
+            lease=locked,
+            text=text,
+            segments=segments,
+            tags=tags,
+            created_at=now,
+        )
+
+
+def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevision:
+    """Make the latest revision final, end the lease and with it the reviewer's access.
+
+    `version`, when given, must be the latest: a reviewer never submits a version they have not
+    seen. A clip with no saved revision cannot be submitted.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _locked_active_lease(lease, now)
+        latest = _latest_revision(locked.clip_id)
+        if latest is None:
+            raise ValidationError({"transcript": "save a transcript before submitting"})
+        if version is not None and version != latest.version:
+            raise TranscriptConflict(latest)
+        Clip.objects.filter(pk=locked.clip_id).update(final_revision=latest, submitted_at=now)
+        _close_lease(locked, outcome=LeaseOutcome.SUBMITTED, now=now, clip_status=ClipStatus.SUBMITTED)
+    return latest
