@@ -1,0 +1,13 @@
+from django.urls import path
+
+from annotations.api import views
+
+urlpatterns = [
+    path("queue/claim", views.ClaimView.as_view(), name="api-queue-claim"),
+    path("leases/<uuid:lease_id>/release", views.LeaseReleaseView.as_view(), name="api-lease-release"),
+    path("leases/<uuid:lease_id>/renew", views.LeaseRenewView.as_view(), name="api-lease-renew"),
+    path("clips/<uuid:clip_id>", views.ClipDetailView.as_view(), name="api-clip-detail"),
+    path("clips/<uuid:clip_id>/transcript", views.TranscriptSaveView.as_view(), name="api-clip-transcript"),
+    path("clips/<uuid:clip_id>/submit", views.ClipSubmitView.as_view(), name="api-clip-submit"),
+    path("ingest/clips", views.IngestClipView.as_view(), name="api-ingest-clips"),
+]

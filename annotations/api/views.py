@@ -1,0 +1,365 @@
+"""The review loop's API: one view per operation, each with its own input and output shapes.
+
+Every clip and lease is reached through annotations.access, so anyone but the lease holder gets
+404. Errors are JSON: {"detail": "..."} or {"<field>": ["..."]}.
+"""
+
+import base64
+import json
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations import services
+from annotations.access import clip_for_user, lease_for_user
+from annotations.audio import audio_url
+from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.ingest import IngestError, parse_metadata
+from annotations.models import Clip, ReleaseReason, TranscriptRevision
+from annotations.transcripts import Tag
+from reviewportal.integrations.authentication import HasScope, ServiceTokenAuthentication
+from reviewportal.integrations.models import Scope
+
+# --- Shared shapes -----------------------------------------------------------------------------
+
+DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField()})
+
+NOT_FOUND = OpenApiResponse(
+    DetailSerializer, description="No such clip or lease, or not yours: the same answer either way."
+)
+NOT_SIGNED_IN = OpenApiResponse(DetailSerializer, description="Not signed in, CSRF check failed, or wrong role.")
+INVALID = OpenApiResponse(
+    OpenApiTypes.OBJECT, description='Invalid input: {"<field>": ["message"]}, keyed by each field at fault.'
+)
+
+
+class CanReview(permissions.BasePermission):
+    message = "Only reviewers can claim clips"
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.has_perm("annotations.review_clips")
+
+
+class SegmentSerializer(serializers.Serializer):
+    start_ms = serializers.IntegerField(min_value=0)
+    end_ms = serializers.IntegerField(min_value=1)
+    text = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False)
+    speaker = serializers.CharField(max_length=50, allow_blank=True, required=False, default="")
+    tags = serializers.ListField(
+        child=serializers.ChoiceField(Tag.choices), required=False, default=list, max_length=10
+    )
+
+
+class RevisionOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+    segments = SegmentSerializer(many=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    saved_at = serializers.DateTimeField(source="created_at")
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current = RevisionOutputSerializer(allow_null=True)
+
+
+def _conflict_response(conflict: TranscriptConflict) -> Response:
+    current = RevisionOutputSerializer(conflict.current).data if conflict.current else None
+    version = current["version"] if current else 0
+    return Response(
+        {"detail": f"The transcript changed since your version: it is now version {version}", "current": current},
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+class LeaseOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    expires_at = serializers.DateTimeField()
+
+
+class PeaksSerializer(serializers.Serializer):
+    per_second = serializers.IntegerField(source="peaks_per_second", help_text="(min, max) pairs per second")
+    encoding = serializers.SerializerMethodField(help_text="always int8-minmax-base64")
+    data = serializers.SerializerMethodField(help_text="base64 of signed bytes min0,max0,min1,max1,...; divide by 127")
+
+    def get_encoding(self, clip) -> str:
+        return "int8-minmax-base64"
+
+    def get_data(self, clip) -> str:
+        return base64.b64encode(bytes(clip.peaks)).decode()
+
+
+class ClipOutputSerializer(serializers.Serializer):
+    """What the lease holder sees of a clip. Nothing here can say who was recorded."""
+
+    id = serializers.UUIDField(source="public_id")
+    duration_ms = serializers.IntegerField()
+    sample_rate = serializers.IntegerField()
+    channels = serializers.IntegerField()
+    locale = serializers.CharField()
+    asr_text = serializers.CharField()
+    peaks = PeaksSerializer(source="*")
+    version = serializers.SerializerMethodField(help_text="the latest transcript version; 0 before the first save")
+    transcript = serializers.SerializerMethodField()
+    audio_url = serializers.SerializerMethodField(help_text="signed, bound to your session and lease, valid minutes")
+    lease = LeaseOutputSerializer()
+
+    def _latest(self, clip) -> TranscriptRevision | None:
+        if not hasattr(clip, "_latest_revision"):
+            clip._latest_revision = clip.revisions.order_by("-version").first()
+        return clip._latest_revision
+
+    def get_version(self, clip) -> int:
+        latest = self._latest(clip)
+        return latest.version if latest else 0
+
+    @extend_schema_field(RevisionOutputSerializer(allow_null=True))
+    def get_transcript(self, clip):
+        latest = self._latest(clip)
+        return RevisionOutputSerializer(latest).data if latest else None
+
+    def get_audio_url(self, clip) -> str:
+        request = self.context["request"]
+        return request.build_absolute_uri(audio_url(request, clip, clip.lease))
+
+
+def _clip_payload(request, clip: Clip) -> dict:
+    return ClipOutputSerializer(clip, context={"request": request}).data
+
+
+# --- Queue and leases --------------------------------------------------------------------------
+
+
+class ClaimView(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanReview]
+
+    class OutputSerializer(serializers.Serializer):
+        lease = LeaseOutputSerializer()
+        clip = ClipOutputSerializer()
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OutputSerializer,
+            204: OpenApiResponse(description="The queue is empty."),
+            403: NOT_SIGNED_IN,
+        },
+        summary="Lease the next clip (or get back the one you hold)",
+    )
+    def post(self, request):
+        lease = services.lease_claim(reviewer=request.user)
+        if lease is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        clip = clip_for_user(request.user, lease.clip.public_id)
+        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": _clip_payload(request, clip)})
+
+
+class LeaseReleaseView(APIView):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.ChoiceField(ReleaseReason.choices)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            204: OpenApiResponse(description="Released; the clip is back in the queue."),
+            400: INVALID,
+            403: NOT_SIGNED_IN,
+            404: NOT_FOUND,
+        },
+        summary="Give a clip back to the queue (skip)",
+    )
+    def post(self, request, lease_id):
+        lease = lease_for_user(request.user, lease_id)
+        data = _valid(self.InputSerializer, request.data)
+        try:
+            services.lease_release(lease=lease, reason=data["reason"])
+        except LeaseEnded:
+            raise NotFound("No such lease") from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeaseRenewView(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: LeaseOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+        summary="Extend your active lease while you are still working on the clip",
+    )
+    def post(self, request, lease_id):
+        lease = lease_for_user(request.user, lease_id)
+        try:
+            lease = services.lease_renew(lease=lease)
+        except LeaseEnded:
+            raise NotFound("No such lease") from None
+        return Response(LeaseOutputSerializer(lease).data)
+
+
+# --- Clips and transcripts ---------------------------------------------------------------------
+
+
+class ClipDetailView(APIView):
+    @extend_schema(
+        responses={200: ClipOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+        summary="A clip you hold the lease on: peaks, ASR text, latest transcript and a fresh audio link",
+    )
+    def get(self, request, clip_id):
+        clip = clip_for_user(request.user, clip_id)
+        return Response(_clip_payload(request, clip))
+
+
+class TranscriptSaveView(APIView):
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False)
+        segments = SegmentSerializer(many=True, max_length=500, required=False, default=list)
+        tags = serializers.ListField(
+            child=serializers.ChoiceField(Tag.choices), required=False, default=list, max_length=10
+        )
+        base_version = serializers.IntegerField(min_value=0, help_text="the version your edit started from; 0 for none")
+
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.IntegerField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: INVALID,
+            403: NOT_SIGNED_IN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                ConflictSerializer, description="base_version is stale; the current revision is included."
+            ),
+        },
+        summary="Save a new transcript revision on top of base_version",
+    )
+    def put(self, request, clip_id):
+        clip = clip_for_user(request.user, clip_id)
+        data = _valid(self.InputSerializer, request.data)
+        try:
+            revision = services.transcript_save(
+                lease=clip.lease,
+                text=data["text"],
+                segments=data["segments"],
+                tags=data["tags"],
+                base_version=data["base_version"],
+            )
+        except TranscriptConflict as conflict:
+            return _conflict_response(conflict)
+        except LeaseEnded:
+            raise NotFound("No such clip") from None
+        return Response({"version": revision.version})
+
+
+class ClipSubmitView(APIView):
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, required=False, help_text="the version you mean to submit")
+
+    class OutputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(help_text="the version that became final")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: INVALID,
+            403: NOT_SIGNED_IN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(ConflictSerializer, description="version is not the latest."),
+        },
+        summary="Make the latest revision final and end your lease",
+    )
+    def post(self, request, clip_id):
+        clip = clip_for_user(request.user, clip_id)
+        data = _valid(self.InputSerializer, request.data)
+        try:
+            final = services.clip_submit(lease=clip.lease, version=data.get("version"))
+        except TranscriptConflict as conflict:
+            return _conflict_response(conflict)
+        except LeaseEnded:
+            raise NotFound("No such clip") from None
+        return Response({"version": final.version})
+
+
+# --- Ingest (service tokens only) --------------------------------------------------------------
+
+
+class IngestClipView(APIView):
+    authentication_classes = [ServiceTokenAuthentication]
+    permission_classes = [HasScope.for_scope(Scope.INGEST)]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        audio = serializers.FileField(help_text="WAV, FLAC, Ogg (Vorbis/Opus) or MP3; the name's ending must match")
+        metadata = serializers.CharField(
+            help_text="JSON object: source_id, account_id, first_name, device_serial, locale, asr_text, "
+            "recorded_at, human_review_opt_out, priority (optional)"
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        outcome = serializers.ChoiceField(["ingested", "duplicate", "opted_out"])
+        id = serializers.UUIDField(allow_null=True, help_text="the clip's public id; null when opted out or duplicate")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: OpenApiResponse(OutputSerializer, description="Ingested."),
+            200: OpenApiResponse(
+                OutputSerializer, description="Dropped: a duplicate source_id or an opt-out. Nothing stored."
+            ),
+            400: INVALID,
+            401: OpenApiResponse(DetailSerializer, description="Missing, unknown or revoked service token."),
+            403: OpenApiResponse(DetailSerializer, description="The token lacks the ingest scope."),
+        },
+        summary="Push one clip in (service token with the ingest scope)",
+    )
+    def post(self, request):
+        data = _valid(self.InputSerializer, request.data)
+        upload = data["audio"]
+        try:
+            metadata = parse_metadata(json.loads(data["metadata"]))
+        except json.JSONDecodeError as error:
+            raise ValidationError({"metadata": [f"is not valid JSON: {error.msg} at position {error.pos}"]}) from None
+        except IngestError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+        if upload.size > settings.INGEST_MAX_BYTES:
+            raise ValidationError(
+                {"audio": [f"file is {upload.size} bytes, over the limit of {settings.INGEST_MAX_BYTES}"]}
+            )
+        try:
+            with _uploaded_path(upload) as path:
+                result = services.clip_ingest(metadata=metadata, audio_path=path, audio_name=upload.name)
+        except IngestError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+        clip_id = result.clip.public_id if result.clip else None
+        created = result.outcome == services.IngestOutcome.INGESTED
+        return Response(
+            {"outcome": result.outcome, "id": clip_id},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+@contextmanager
+def _uploaded_path(upload):
+    """A filesystem path for an upload: Django's temporary file, or a copy of a small in-memory one."""
+    if hasattr(upload, "temporary_file_path"):
+        yield Path(upload.temporary_file_path())
+        return
+    with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix) as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        yield Path(copy.name)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

@@ -1,0 +1,126 @@
+"""Server-rendered pages for the review loop: queue home, clip page, and their form posts.
+
+The waveform editor (a later issue) replaces the clip page's form; these views stay the no-script
+fallback. Every clip and lease comes through annotations.access.
+"""
+
+from contextlib import suppress
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from annotations import services
+from annotations.access import clip_for_user, lease_for_user
+from annotations.audio import audio_url
+from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
+
+
+@require_GET
+@login_required
+def queue_home(request: HttpRequest) -> HttpResponse:
+    held = Lease.objects.active().filter(reviewer=request.user).select_related("clip").first()
+    submitted_today = Lease.objects.filter(
+        reviewer=request.user, outcome=LeaseOutcome.SUBMITTED, ended_at__date=timezone.localdate()
+    ).count()
+    return render(
+        request,
+        "annotations/queue.html",
+        {
+            "held": held,
+            "submitted_today": submitted_today,
+            "can_review": request.user.has_perm("annotations.review_clips"),
+        },
+    )
+
+
+@require_POST
+@login_required
+@permission_required("annotations.review_clips", raise_exception=True)
+def claim_next(request: HttpRequest) -> HttpResponse:
+    return _claim_and_open(request)
+
+
+def _claim_and_open(request: HttpRequest) -> HttpResponse:
+    lease = services.lease_claim(reviewer=request.user)
+    if lease is None:
+        messages.info(request, "The queue is empty. Check back later.")
+        return redirect("queue")
+    return redirect("clip", clip_id=lease.clip.public_id)
+
+
+@require_GET
+@login_required
+def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
+    clip = clip_for_user(request.user, clip_id)
+    latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
+    return render(
+        request,
+        "annotations/clip.html",
+        {
+            "clip": clip,
+            "lease": clip.lease,
+            "latest": latest,
+            "text": latest.text if latest else clip.asr_text,
+            "version": latest.version if latest else 0,
+            "audio_src": audio_url(request, clip, clip.lease),
+            "release_reasons": ReleaseReason.choices,
+        },
+    )
+
+
+@require_POST
+@login_required
+def clip_save(request: HttpRequest, clip_id) -> HttpResponse:
+    """Save the form's text as a new revision; with action=submit, also submit and claim the next clip."""
+    clip = clip_for_user(request.user, clip_id)
+    try:
+        base_version = int(request.POST.get("base_version", ""))
+    except ValueError:
+        return HttpResponse("base_version: must be a whole number", status=400, content_type="text/plain")
+    text = request.POST.get("text", "")
+    latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
+    try:
+        if latest is None or latest.text != text or latest.version != base_version:
+            latest = services.transcript_save(
+                lease=clip.lease, text=text, segments=[], tags=[], base_version=base_version
+            )
+        if request.POST.get("action") == "submit":
+            services.clip_submit(lease=clip.lease, version=latest.version)
+            messages.success(request, "Submitted.")
+            if request.user.has_perm("annotations.review_clips"):
+                return _claim_and_open(request)
+            return redirect("queue")
+    except TranscriptConflict as conflict:
+        messages.error(
+            request, f"Not saved: someone saved version {conflict.current.version} since you opened this clip."
+        )
+        return redirect("clip", clip_id=clip.public_id)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+        return redirect("clip", clip_id=clip.public_id)
+    except LeaseEnded:
+        messages.error(request, "Your lease on that clip ended; it went back to the queue.")
+        return redirect("queue")
+    messages.success(request, f"Saved as version {latest.version}.")
+    return redirect("clip", clip_id=clip.public_id)
+
+
+@require_POST
+@login_required
+def lease_release(request: HttpRequest, lease_id) -> HttpResponse:
+    lease = lease_for_user(request.user, lease_id)
+    reason = request.POST.get("reason", "")
+    if reason not in ReleaseReason.values:
+        return HttpResponse(
+            f"reason: must be one of {', '.join(ReleaseReason.values)}", status=400, content_type="text/plain"
+        )
+    with suppress(LeaseEnded):  # already back in the queue: what the reviewer asked for
+        services.lease_release(lease=lease, reason=reason)
+    messages.info(request, "Skipped; the clip went back to the queue.")
+    return redirect("queue")
