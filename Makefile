@@ -1,0 +1,57 @@
+# The README's commands. People and CI run the same targets.
+#   make demo   set up everything, load demo data and serve on http://127.0.0.1:8000
+#   make test   set up everything and run the whole test suite (on DATABASE_URL / REDIS_URL if set)
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 4
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: demo test serve lint format setup migrate check-migrations clean
+
+# A stamp per requirements file, so an unchanged environment installs nothing.
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+var/secrets.env: | $(BIN)/.installed
+	$(BIN)/python -m reviewportal.keys
+
+setup: $(BIN)/.installed var/secrets.env
+
+migrate: setup
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(MANAGE) load_demo
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops). Sign in with a login above."
+	SECURE_COOKIES=0 $(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+
+# Production-style serving: several ASGI workers; put nginx with TLS in front (docs/operations.md).
+serve: migrate
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	$(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+
+check-migrations: setup
+	$(MANAGE) makemigrations --check --dry-run
+
+test: check-migrations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var/static
