@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels (consumers arrive with later issues)."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Every consumer derives from reviewportal.accounts.websocket.VerifiedConsumer, which refuses any
+connection whose session is not signed in with both factors.
+"""
 
 import os
 
@@ -10,8 +14,13 @@ django_asgi_app = get_asgi_application()  # loads the app registry before anythi
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
 
-websocket_urlpatterns: list = []
+from annotations.consumers import ReviewerEventsConsumer  # noqa: E402
+
+websocket_urlpatterns = [
+    path("ws/reviewer/", ReviewerEventsConsumer.as_asgi()),
+]
 
 application = ProtocolTypeRouter(
     {

@@ -1,19 +1,26 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from reviewportal import views
+from reviewportal.accounts.admin_site import ReviewportalAdminSite
+
+# The one admin site, and it demands a verified second factor (django-otp's OTPAdminSite). No
+# other admin site and no admindocs are mounted.
+admin.site.__class__ = ReviewportalAdminSite
 
 api_urlpatterns = [
     path("", include("annotations.api.urls")),
+    path("", include("reviewportal.accounts.api_urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("reviewportal.accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
+    # One sign-in door: the admin's own login page sends people to ours (password, then code).
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("annotations.urls")),

@@ -5,12 +5,37 @@ import io
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from reviewportal.accounts.roles import AUDITORS, REVIEWERS, SUPERVISORS
 from tests.audio_files import metadata, write_audio
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def plain_http(settings):
+    # The test client speaks http; the TLS redirect production uses has a test of its own.
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Hashing cost is not under test; MD5 keeps the password step fast. Real hashers run in production.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Volume counters and lockouts live in the cache; no test inherits another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -58,10 +83,24 @@ def outsider(django_user_model):
     return _person(django_user_model, "olga")
 
 
-def signed_in(user) -> APIClient:
-    """An API client with a real session for `user` (session auth, as the browser uses)."""
-    client = APIClient()
+def enrol_totp(user) -> TOTPDevice:
+    """A confirmed TOTP device for `user` (what enrolment leaves behind)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="authenticator app", confirmed=True)
+
+
+def signed_in(user, client_class=APIClient, *, verified: bool = True):
+    """A client with a real session for `user`, signed in with both factors unless verified=False.
+
+    The MFA tests sign in through the real pages with real TOTP codes; everything else starts
+    from this session, which is what those pages leave behind.
+    """
+    client = client_class()
     client.force_login(user)
+    if verified:
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = enrol_totp(user).persistent_id
+        session.save()
     return client
 
 
@@ -94,6 +133,10 @@ def make_clips(tmp_path):
         manifest = write_manifest(folder / "manifest.jsonl", entries)
         before = set(Clip.objects.values_list("id", flat=True))
         call_command("ingest_clips", str(manifest), stdout=io.StringIO(), stderr=io.StringIO())
-        return list(Clip.objects.exclude(id__in=before).order_by("id"))
+        clips = list(Clip.objects.exclude(id__in=before).select_related("pool").order_by("id"))
+        reviewers = Group.objects.get(name=REVIEWERS)
+        for pool in {clip.pool for clip in clips}:
+            assign_perm("annotations.review_pool", reviewers, pool)
+        return clips
 
     return make

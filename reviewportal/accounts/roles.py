@@ -11,10 +11,21 @@ ESCALATION_TEAM = "escalation_team"
 # model permission: it follows the lease (see annotations.access).
 ROLES: dict[str, list[str]] = {
     REVIEWERS: ["annotations.review_clips"],
-    SUPERVISORS: [],
+    SUPERVISORS: [
+        "accounts.reset_second_factor",
+        "security.view_volumelimithit",
+        # Pools and who may draw from them are managed in the admin (guardian object permissions).
+        "annotations.view_clippool",
+        "annotations.add_clippool",
+        "annotations.change_clippool",
+    ],
     AUDITORS: [],
     ESCALATION_TEAM: [],
 }
+
+
+# The app migrated last among those ROLES names permissions of (INSTALLED_APPS order).
+ROLES_SYNCED_AFTER = "annotations"
 
 
 def sync_roles() -> None:
@@ -30,6 +41,6 @@ def sync_roles() -> None:
 
 def sync_roles_after_migrate(sender, **kwargs) -> None:
     # Runs once per migrated app; wait until the last app whose permissions ROLES names exists.
-    if sender.label != "annotations":
+    if sender.label != ROLES_SYNCED_AFTER:
         return
     sync_roles()

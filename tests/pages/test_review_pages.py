@@ -6,32 +6,14 @@ import pytest
 from django.test import Client
 
 from annotations.models import ClipStatus, Lease, LeaseOutcome, TranscriptRevision
-from tests.conftest import PASSWORD
+from tests.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def browser(reviewer):
-    client = Client()
-    client.force_login(reviewer)
-    return client
-
-
-def test_signing_in_with_the_password_lands_on_the_queue(reviewer):
-    client = Client()
-
-    response = client.post("/login/", {"username": "rita", "password": PASSWORD}, follow=True)
-
-    assert response.redirect_chain[-1][0] == "/"
-    assert b"Next clip" in response.content
-
-
-def test_a_wrong_password_is_refused_with_a_message(reviewer):
-    response = Client().post("/login/", {"username": "rita", "password": "nope"})
-
-    assert response.status_code == 200
-    assert b"did not match" in response.content
+    return signed_in(reviewer, Client)
 
 
 @pytest.mark.parametrize("path", ["/", "/clips/00000000-0000-4000-8000-000000000000"])
@@ -48,7 +30,8 @@ def test_next_clip_opens_the_clip_page_with_player_and_transcript(browser, make_
     assert response.redirect_chain[-1][0] == f"/clips/{clip.public_id}"
     html = response.content.decode()
     assert re.search(
-        r'<audio id="player" controls preload="metadata" controlsList="nodownload[^"]*" src="/audio/', html
+        r'<audio id="player" controls preload="metadata" controlsList="nodownload[^"]*" data-protected src="/audio/',
+        html,
     )
     assert "set a timer for ten minutes" in html  # the ASR hypothesis pre-fills the transcript
     audio_src = re.search(r'src="(/audio/[^"]+)"', html).group(1)
@@ -112,8 +95,7 @@ def test_another_reviewer_gets_404_on_the_clip_page_and_its_forms(make_clips, br
     [clip] = make_clips(1)
     browser.post("/queue/next")
     lease = Lease.objects.get()
-    intruder = Client()
-    intruder.force_login(other_reviewer)
+    intruder = signed_in(other_reviewer, Client)
 
     assert intruder.get(f"/clips/{clip.public_id}").status_code == 404
     assert intruder.post(f"/clips/{clip.public_id}/transcript", {"text": "x", "base_version": 0}).status_code == 404
@@ -122,8 +104,7 @@ def test_another_reviewer_gets_404_on_the_clip_page_and_its_forms(make_clips, br
 
 def test_a_non_reviewer_has_no_queue(supervisor, make_clips):
     make_clips(1)
-    client = Client()
-    client.force_login(supervisor)
+    client = signed_in(supervisor, Client)
 
     assert b"not in the reviewers group" in client.get("/").content
     assert client.post("/queue/next").status_code == 403

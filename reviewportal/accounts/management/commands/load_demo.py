@@ -8,7 +8,11 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from guardian.shortcuts import assign_perm
 
+from annotations.models import ClipPool
+from reviewportal.accounts.mfa import TOTP_DEVICE_NAME, totp_secret
 from reviewportal.accounts.roles import AUDITORS, REVIEWERS, SUPERVISORS
 
 DEMO_MANIFEST = settings.BASE_DIR / "demo" / "manifest.jsonl"
@@ -17,8 +21,9 @@ DEMO_PEOPLE = [("reviewer", REVIEWERS), ("reviewer2", REVIEWERS), ("supervisor",
 
 class Command(BaseCommand):
     help = (
-        "Create the demo people (two reviewers, a supervisor, an auditor) and ingest the demo clips. "
-        "Passwords are generated once into var/demo-logins.txt and printed each run. For a laptop, never production."
+        "Create the demo people (two reviewers, a supervisor, an auditor) with passwords and pre-enrolled TOTP "
+        "secrets, ingest the demo clips and let reviewers draw from every pool. Credentials are generated once "
+        "into var/demo-logins.txt and printed each run. For a laptop, never production."
     )
 
     def handle(self, *args, **options):
@@ -32,22 +37,39 @@ class Command(BaseCommand):
                     user.save(update_fields=["password"])
                 user.groups.add(Group.objects.get(name=role))
         call_command("ingest_clips", str(DEMO_MANIFEST), stdout=self.stdout, stderr=self.stderr)
-        self.stdout.write("\nDemo sign-ins (also in var/demo-logins.txt):")
+        reviewers = Group.objects.get(name=REVIEWERS)
+        for pool in ClipPool.objects.all():
+            assign_perm("annotations.review_pool", reviewers, pool)
+        totp_secrets = {username: self._totp_secret(username) for username, _ in DEMO_PEOPLE}
+        self._write_logins(logins_file, passwords, totp_secrets)
+        self.stdout.write("\nDemo sign-ins (also in var/demo-logins.txt). For the second factor, type the TOTP secret")
+        self.stdout.write("into any authenticator app, or run `oathtool --totp -b SECRET` for the current code.")
         for username, role in DEMO_PEOPLE:
-            self.stdout.write(f"  {username:<11} {passwords[username]}   ({role})")
+            self.stdout.write(
+                f"  {username:<11} password {passwords[username]}   TOTP secret {totp_secrets[username]}   ({role})"
+            )
+
+    def _totp_secret(self, username: str) -> str:
+        """The person's confirmed TOTP device's secret; a device is made the first time."""
+        user = get_user_model().objects.get(username=username)
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        return totp_secret(device)
 
     def _passwords(self, path: Path) -> dict[str, str]:
         known: dict[str, str] = {}
         if path.exists():
             for line in path.read_text().splitlines():
-                username, _, password = line.partition(" ")
-                known[username] = password.strip()
-        missing = [username for username, _ in DEMO_PEOPLE if username not in known]
-        if missing:
-            for username in missing:
+                username, _, rest = line.partition(" ")
+                known[username] = rest.split()[0] if rest.split() else ""
+        for username, _ in DEMO_PEOPLE:
+            if not known.get(username):
                 known[username] = "-".join(secrets.token_hex(3) for _ in range(3))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.writelines(f"{username} {known[username]}\n" for username, _ in DEMO_PEOPLE)
         return known
+
+    def _write_logins(self, path: Path, passwords: dict[str, str], totp_secrets: dict[str, str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.writelines(f"{name} {passwords[name]} {totp_secrets[name]}\n" for name, _ in DEMO_PEOPLE)

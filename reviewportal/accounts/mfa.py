@@ -1,0 +1,161 @@
+"""The second factor: TOTP enrolment, backup codes, verification with a lock, and supervisor resets.
+
+django-otp keeps the devices and their own throttling (a growing wait after each wrong code) and
+refuses a TOTP code it has accepted before. On top of that, OTP_MAX_FAILURES wrong codes in a row
+lock the person's second factor until a supervisor resets it.
+"""
+
+import base64
+import re
+from dataclasses import dataclass
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from django_otp import devices_for_user
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+TOTP_DEVICE_NAME = "authenticator app"
+BACKUP_DEVICE_NAME = "backup codes"
+
+
+class SecondFactorLocked(Exception):
+    """Too many wrong codes: only a supervisor's reset lets this person in again."""
+
+
+class SecondFactorThrottled(Exception):
+    """django-otp asks for a pause after a wrong code; the caller shows how long."""
+
+    def __init__(self, seconds: int):
+        super().__init__(f"wait {seconds} s")
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    device: TOTPDevice
+    secret: str  # base32, for typing into an app or `oathtool --totp -b`
+    qr_svg: SafeString
+
+
+def has_confirmed_totp(user) -> bool:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
+
+
+def enrolment_for(user) -> Enrolment:
+    """The person's unconfirmed TOTP device (made on first call), with its QR code and secret."""
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return Enrolment(device=device, secret=totp_secret(device), qr_svg=_qr_svg(device.config_url))
+
+
+def totp_secret(device: TOTPDevice) -> str:
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def _qr_svg(text: str) -> SafeString:
+    # Drawn here as inline SVG: the secret never goes to an outside QR service.
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg = image.to_string(encoding="unicode")
+    return mark_safe(svg.replace("<svg ", '<svg role="img" aria-label="QR code for your authenticator app" ', 1))  # noqa: S308  qrcode's own SVG, no user input
+
+
+def confirm_enrolment(*, user, device: TOTPDevice, code: str) -> list[str]:
+    """Confirm the device with a right code and issue fresh backup codes, returned once.
+
+    Raises SecondFactorThrottled after a wrong code if django-otp asks for a pause; returns an
+    empty list for a wrong code.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+        _raise_if_throttled(device)
+        if not device.verify_token(_digits(code)):
+            return []
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return _replace_backup_codes(user)
+
+
+def verify_code(*, user, code: str) -> Device | None:
+    """Check a TOTP or backup code against the person's confirmed devices.
+
+    Returns the device that accepted it, or None for a wrong code (counted towards the lock).
+    Raises SecondFactorLocked when the lock is on, SecondFactorThrottled while django-otp asks
+    for a pause. A backup code is used up by a success; a TOTP code is never accepted twice.
+    """
+    with transaction.atomic():
+        person = get_user_model().objects.select_for_update().get(pk=user.pk)
+        if person.otp_locked_at is not None:
+            raise SecondFactorLocked
+        devices = list(devices_for_user(person, confirmed=True, for_verify=True))
+        throttled = [wait for device in devices if (wait := _throttle_wait(device))]
+        if throttled and len(throttled) == len(devices):
+            raise SecondFactorThrottled(min(throttled))
+        cleaned = _digits(code) if _digits(code).isdigit() else code.strip().lower()
+        for device in devices:
+            if device.verify_token(cleaned):
+                person.record_otp_success()
+                return device
+        person.record_otp_failure(limit=settings.OTP_MAX_FAILURES)
+    # Raised after the commit: inside the block it would roll back the very count that locked it.
+    if person.otp_locked_at is not None:
+        raise SecondFactorLocked
+    return None
+
+
+def regenerate_backup_codes(*, user, code: str) -> list[str]:
+    """New backup codes, only for a current TOTP code; the old ones stop working. Empty if refused."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update().first()
+        if device is None:
+            return []
+        _raise_if_throttled(device)
+        if not device.verify_token(_digits(code)):
+            return []
+        return _replace_backup_codes(user)
+
+
+def reset_second_factor(*, user) -> None:
+    """Remove every device and the lock: the person enrols again at their next sign-in.
+
+    Their current session stops counting as verified at once, because its device is gone.
+    """
+    with transaction.atomic():
+        person = get_user_model().objects.select_for_update().get(pk=user.pk)
+        for device in devices_for_user(person, confirmed=None):
+            device.delete()
+        person.clear_otp_lock()
+
+
+def _replace_backup_codes(user) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(settings.BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    return codes
+
+
+def _digits(code: str) -> str:
+    return re.sub(r"\s+", "", code or "")
+
+
+def _throttle_wait(device: Device) -> int:
+    allowed, details = device.verify_is_allowed()
+    if allowed:
+        return 0
+    locked_until = (details or {}).get("locked_until")
+    if locked_until is None:
+        return 1
+    return max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
+
+
+def _raise_if_throttled(device: Device) -> None:
+    if wait := _throttle_wait(device):
+        raise SecondFactorThrottled(wait)

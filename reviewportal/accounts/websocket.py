@@ -1,0 +1,70 @@
+"""The one check every websocket consumer makes: a session signed in with both factors, in role.
+
+OTPMiddleware does not run for websockets, so this reads the session's verified device itself and
+applies the same idle and absolute lifetimes as SessionLifetimeMiddleware.
+"""
+
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from reviewportal.accounts.middleware import SESSION_SEEN, SESSION_STARTED
+
+# Close codes in the 4000-4999 range are ours to define.
+CLOSE_NOT_VERIFIED = 4401
+CLOSE_WRONG_ROLE = 4403
+
+
+def _verified_user_sync(scope):
+    user = scope.get("user")
+    session = scope.get("session")
+    if user is None or not user.is_authenticated or session is None:
+        return None
+    now = time.time()
+    started = session.get(SESSION_STARTED, 0)
+    seen = session.get(SESSION_SEEN, 0)
+    if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
+        return None
+    device = Device.from_persistent_id(session.get(DEVICE_ID_SESSION_KEY) or "")
+    if device is None or device.user_id != user.pk or not device.confirmed:
+        return None
+    return user
+
+
+@database_sync_to_async
+def verified_user(scope):
+    """The scope's user if its session is signed in with both factors and still alive; else None."""
+    return _verified_user_sync(scope)
+
+
+@database_sync_to_async
+def _has_role(user, role: str) -> bool:
+    return user.has_role(role)
+
+
+class VerifiedConsumer(AsyncJsonWebsocketConsumer):
+    """Base for every consumer: refuses the connection unless verified_user() and `role` allow it.
+
+    Subclasses set `role` (a group name from accounts.roles) and implement `joined()`.
+    """
+
+    role: str = ""
+
+    async def connect(self):
+        user = await verified_user(self.scope)
+        if user is None:
+            await self.close(code=CLOSE_NOT_VERIFIED)
+            return
+        if self.role and not await _has_role(user, self.role):
+            await self.close(code=CLOSE_WRONG_ROLE)
+            return
+        self.user = user
+        await self.accept()
+        await self.joined()
+
+    async def joined(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,160 @@
+"""Every URL the resolver knows, in every method, as every kind of visitor.
+
+Nothing but an explicit allow-list may answer 2xx. A URL added later is walked automatically;
+if it answers someone it should not, this test names it. Path parameters are filled with real
+objects that belong to someone else (another reviewer's leased clip, their lease, their audio
+link), so a success here is a leak.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern
+
+from tests.conftest import PASSWORD, enrol_totp, signed_in
+
+pytestmark = pytest.mark.django_db
+METHODS = ("get", "post", "put", "delete")
+
+# (persona, METHOD, url name) that may answer 2xx. Everything else must not.
+ALLOWED = {
+    ("anonymous", "GET", "login"),
+    ("anonymous", "POST", "login"),  # the form again, with its error
+    ("anonymous", "GET", "healthz"),
+    ("password_only", "GET", "verify"),
+    ("password_only", "GET", "healthz"),
+}
+for _persona in ("reviewer", "supervisor", "auditor"):
+    ALLOWED |= {
+        (_persona, "GET", "healthz"),
+        (_persona, "GET", "queue"),  # their own home page; says "no queue for you" outside reviewers
+        (_persona, "GET", "backup-codes"),  # the form that asks for a current code
+        (_persona, "GET", "api-schema"),
+    }
+ALLOWED |= {
+    ("reviewer", "POST", "api-queue-claim"),  # 204: nothing left that is theirs to take
+    ("supervisor", "GET", "people"),
+    ("supervisor", "POST", "api-second-factor-reset"),
+}
+# Supervisors and auditors enter the admin by role. Django's admin pages answer any method with
+# the page (POST on a changelist is how actions arrive); what is inside is tested per model.
+for _persona in ("supervisor", "auditor"):
+    ALLOWED |= {(_persona, method, "admin:index") for method in ("GET", "POST", "PUT", "DELETE")}
+    ALLOWED |= {(_persona, method, "admin:password_change") for method in ("GET", "POST", "PUT")}
+    ALLOWED |= {(_persona, "GET", "admin:jsi18n"), (_persona, "GET", "admin:password_change_done")}
+ALLOWED |= {
+    ("supervisor", method, name)
+    for method in ("GET", "POST", "PUT", "DELETE")
+    for name in ("admin:security_volumelimithit_changelist", "admin:app_list")  # app_list: the annotations app
+}
+
+# Supervisors manage pools and their object permissions in the admin: every page of that model.
+ALLOWED_PREFIXES = {("supervisor", "admin:annotations_clippool_")}
+
+
+def allowed(persona: str, method: str, name: str) -> bool:
+    if (persona, method, name) in ALLOWED:
+        return True
+    return any(persona == who and name.startswith(prefix) for who, prefix in ALLOWED_PREFIXES)
+
+
+def _walk(resolver, prefix="", namespace=""):
+    """(path template, name) for every endpoint, through every include."""
+    for pattern in resolver.url_patterns:
+        template = prefix + _template(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern, template, inner)
+        elif isinstance(pattern, URLPattern):
+            yield template, f"{namespace}{pattern.name}" if pattern.name else template
+
+
+def _template(pattern) -> str:
+    text = str(pattern)
+    if isinstance(pattern, RegexPattern):
+        text = text.removeprefix("^").removesuffix("$")
+        text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text)
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", text)
+
+
+def every_endpoint() -> list[tuple[str, str]]:
+    return sorted(set(_walk(get_resolver())))
+
+
+def fill(template: str, samples: dict) -> str:
+    path = "/" + re.sub(r"<(\w+)>", lambda m: str(samples[m.group(1)]), template)
+    resolve(path)  # the filled-in path must reach the endpoint it came from
+    return path
+
+
+@pytest.fixture
+def world(other_reviewer, reviewer, supervisor, auditor, make_clips, django_user_model):
+    """Another reviewer holds the only clip; every parameter points at their things."""
+    [clip] = make_clips(1)
+    holder = signed_in(other_reviewer)
+    body = holder.post("/api/v1/queue/claim").json()
+    samples = {
+        "clip_id": clip.public_id,
+        "lease_id": body["lease"]["id"],
+        "token": urlsplit(body["clip"]["audio_url"]).path.rsplit("/", 1)[1],
+        "user_id": other_reviewer.pk,
+        "object_id": "1",
+        "id": "1",
+        "pk": "1",
+        "object_pk": "1",
+        "group_id": "1",
+        "app_label": "annotations",
+        "content_type_id": "1",
+        "url": "nothing-here",
+    }
+    enrol_totp(reviewer)
+    return samples
+
+
+class CrashTolerantClient(Client):
+    """A crash becomes a 500 answer, which the walk reports, instead of stopping the walk."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, raise_request_exception=False, **kwargs)
+
+
+def _clients(reviewer, supervisor, auditor):
+    password_only = Client(raise_request_exception=False)
+    password_only.post("/login/", {"username": reviewer.username, "password": PASSWORD})
+    return {
+        "anonymous": lambda: Client(raise_request_exception=False),
+        "password_only": lambda: password_only,
+        "reviewer": lambda: signed_in(reviewer, CrashTolerantClient),
+        "supervisor": lambda: signed_in(supervisor, CrashTolerantClient),
+        "auditor": lambda: signed_in(auditor, CrashTolerantClient),
+    }
+
+
+def test_no_url_answers_anyone_outside_the_allow_list(world, reviewer, supervisor, auditor):
+    clients = _clients(reviewer, supervisor, auditor)
+    leaks = []
+    walked = 0
+    for template, name in every_endpoint():
+        try:
+            url = fill(template, world)
+        except KeyError as missing:
+            pytest.fail(f"URL {template} needs a sample value for {missing}")
+        for persona, make_client in clients.items():
+            for method in METHODS:
+                response = getattr(make_client(), method)(url)
+                walked += 1
+                if 200 <= response.status_code < 300 and not allowed(persona, method.upper(), name):
+                    leaks.append(f"{method.upper()} {url} ({name}) answered {response.status_code} to {persona}")
+                elif response.status_code >= 500:
+                    leaks.append(f"{method.upper()} {url} ({name}) crashed ({response.status_code}) for {persona}")
+    assert walked > 400
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_allow_list_still_matches_the_urls():
+    names = {name for _, name in every_endpoint()}
+    stale = {entry for entry in ALLOWED if entry[2] not in names}
+    assert stale == set()
