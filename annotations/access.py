@@ -1,16 +1,24 @@
-"""The one way views reach a clip or a lease: through the asking user's active lease.
+"""The one way views reach a clip or a lease, through django-guardian grants.
+
+A reviewer's grant on a clip exists while their lease does (annotations.grants), and the lease
+must still be active by the clock: an expired lease loses access at once, even before the sweep
+removes its grant. Group grants (the escalation team's, later) need no lease.
 
 Each helper raises Http404 when the user may not have the object, so a clip's existence never
-leaks and no view can forget the check. The audio view and the API's serializers go through here
-too.
+leaks and no view can forget the check. Superusers get no exception: guardian's per-object
+tables are read directly, not has_perm(), which would let a superuser through.
 """
 
 import uuid
 
 from django.http import Http404
 from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
 
 from annotations.models import Clip, Lease
+
+VIEW = "view_clip"
+TRANSCRIBE = "transcribe_clip"
 
 
 def _as_uuid(public_id) -> uuid.UUID:
@@ -20,24 +28,27 @@ def _as_uuid(public_id) -> uuid.UUID:
         raise Http404("No such clip") from None
 
 
-def clip_for_user(user, public_id) -> Clip:
-    """The clip with this public id, if `user` holds an active lease on it; else Http404.
+def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
+    """The clip with this public id if `user` holds `perm` on it; else Http404.
 
-    The returned clip carries that lease as `clip.lease`.
+    The returned clip carries the user's active lease as `clip.lease` (None for a group grant).
     """
     if not user.is_authenticated:
         raise Http404("No such clip")
-    lease = (
-        Lease.objects.active(timezone.now())
-        .filter(reviewer=user, clip__public_id=_as_uuid(public_id))
-        .select_related("clip")
-        .first()
-    )
-    if lease is None:
+    clip = Clip.objects.filter(public_id=_as_uuid(public_id)).first()
+    if clip is None:
         raise Http404("No such clip")
-    clip = lease.clip
-    clip.lease = lease
-    return clip
+    checker = ObjectPermissionChecker(user)
+    if perm in checker.get_user_perms(clip):
+        lease = Lease.objects.active(timezone.now()).filter(reviewer=user, clip=clip).first()
+        if lease is not None:
+            lease.clip = clip
+            clip.lease = lease
+            return clip
+    if perm in checker.get_group_perms(clip):
+        clip.lease = None
+        return clip
+    raise Http404("No such clip")
 
 
 def lease_for_user(user, public_id) -> Lease:

@@ -6,6 +6,7 @@ from django.core.files.storage import storages
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from annotations.identity import EncryptedTextField
 
@@ -30,12 +31,39 @@ class AudioFormat(models.TextChoices):
     MP3 = "MP3"
 
 
+class ClipPool(models.Model):
+    """A set of clips that some people may draw from, e.g. one locale, or a restricted pool.
+
+    Who may review a pool is a guardian object permission (annotations.review_pool) given to
+    groups or people in the admin. A pool nobody may review is simply never offered.
+    """
+
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_restricted = models.BooleanField(
+        default=False, help_text="sensitive clips: grant it only to people trained for them"
+    )
+
+    class Meta:
+        permissions = [("review_pool", "Can review clips from this pool")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def for_locale(cls, locale: str) -> "ClipPool":
+        """The pool a new clip of this locale joins; made on first use, reviewable by nobody until granted."""
+        pool, _ = cls.objects.get_or_create(slug=f"locale-{locale.lower()}", defaults={"name": f"{locale} clips"})
+        return pool
+
+
 class ClipQuerySet(models.QuerySet):
     def queued(self) -> "ClipQuerySet":
         """Claimable clips in queue order: highest priority first, then the longest waiting.
 
-        The order matches the partial index clip_queue_order, so a claim is an index scan however
-        long the backlog is.
+        Within one pool the order matches the partial index clip_queue_order, so taking a pool's
+        head is an index scan however long the backlog is.
         """
         return self.filter(status=ClipStatus.QUEUED).order_by(F("priority").desc(), "received_at", "id")
 
@@ -44,6 +72,7 @@ class Clip(models.Model):
     """One recording to review. It carries nothing about who was recorded (see SourceIdentity)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pool = models.ForeignKey(ClipPool, on_delete=models.PROTECT, related_name="clips")
     audio_name = models.CharField(max_length=200, help_text="the file's name in the audio storage")
     audio_format = models.CharField(max_length=8, choices=AudioFormat.choices)
     audio_codec = models.CharField(max_length=32, help_text="libsndfile subtype, e.g. OPUS or PCM_16")
@@ -67,10 +96,13 @@ class Clip(models.Model):
     objects = ClipQuerySet.as_manager()
 
     class Meta:
-        permissions = [("review_clips", "Can claim clips from the review queue")]
+        permissions = [
+            ("review_clips", "Can claim clips from the review queue"),
+            ("transcribe_clip", "Can save and submit this clip's transcript"),
+        ]
         indexes = [
             models.Index(
-                F("priority").desc(), "received_at", "id", name="clip_queue_order", condition=Q(status="queued")
+                "pool", F("priority").desc(), "received_at", "id", name="clip_queue_order", condition=Q(status="queued")
             ),
         ]
 
@@ -202,3 +234,24 @@ class TranscriptRevision(models.Model):
         if self.pk is not None:
             raise ValueError("Transcript revisions are never changed; save a new revision instead")
         super().save(*args, **kwargs)
+
+
+# Guardian object permissions in direct foreign-key tables: a grant row points at its clip, so
+# the tables hold only live grants (a lease's two rows go when the lease ends) and are joined by
+# an indexed key instead of a content-type/text pair.
+
+
+class ClipUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Clip, on_delete=models.CASCADE)
+
+
+class ClipGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Clip, on_delete=models.CASCADE)
+
+
+class ClipPoolUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(ClipPool, on_delete=models.CASCADE)
+
+
+class ClipPoolGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(ClipPool, on_delete=models.CASCADE)

@@ -2,8 +2,20 @@
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
+from guardian.shortcuts import get_objects_for_user
 
-from annotations.models import Clip, ClipStatus, Lease, LeaseOutcome
+from annotations.models import Clip, ClipPool, ClipStatus, Lease, LeaseOutcome
+
+
+def reviewable_pool_ids(reviewer) -> list[int]:
+    """Pools the reviewer may draw from, by a guardian grant to them or to one of their groups.
+
+    A superuser gets no pool for being one: the grant is the only way in.
+    """
+    pools = get_objects_for_user(
+        reviewer, "annotations.review_pool", klass=ClipPool, accept_global_perms=False, with_superuser=False
+    )
+    return sorted(pools.values_list("id", flat=True))
 
 
 def claimable_for(reviewer):
@@ -12,23 +24,28 @@ def claimable_for(reviewer):
     return Clip.objects.queued().filter(~Exists(skipped))
 
 
-def take_next_clip_id(reviewer) -> int | None:
-    """Mark the first claimable clip leased and return its id, or None if the queue is empty.
+def take_next_clip_id(reviewer, pool_ids: list[int]) -> int | None:
+    """Mark the first claimable clip of the reviewer's pools leased and return its id; None if there is none.
 
     Call inside transaction.atomic; the caller creates the Lease in the same transaction.
-    On PostgreSQL (and any backend with SKIP LOCKED) the candidate row is locked with
+    Each pool's head is one index scan of clip_queue_order, whatever the backlog; the best head
+    across pools wins. On PostgreSQL (and any backend with SKIP LOCKED) each head is locked with
     FOR UPDATE SKIP LOCKED, so concurrent claimers walk past each other's rows instead of queueing
-    behind them. Elsewhere (SQLite) a conditional UPDATE takes the clip only if it is still
-    queued, and the loop moves on if another claim won it first.
+    behind them; heads not chosen stay locked only until this short transaction commits.
+    Elsewhere (SQLite) a conditional UPDATE takes the clip only if it is still queued, and the
+    loop looks again if another claim won it first.
     """
-    candidates = claimable_for(reviewer).values_list("id", flat=True)
-    if connection.features.has_select_for_update_skip_locked:
-        clip_id = candidates.select_for_update(skip_locked=True, of=("self",)).first()
-        if clip_id is None:
+    lock = connection.features.has_select_for_update_skip_locked
+    while True:
+        heads = []
+        for pool_id in pool_ids:
+            head = claimable_for(reviewer).filter(pool_id=pool_id).values_list("id", "priority", "received_at")
+            if lock:
+                head = head.select_for_update(skip_locked=True, of=("self",))
+            if (row := head.first()) is not None:
+                heads.append(row)
+        if not heads:
             return None
-        Clip.objects.filter(pk=clip_id).update(status=ClipStatus.LEASED)
-        return clip_id
-    while (clip_id := candidates.first()) is not None:
-        if Clip.objects.filter(pk=clip_id, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
-            return clip_id
-    return None
+        for clip_id, _, _ in sorted(heads, key=lambda row: (-row[1], row[2], row[0])):
+            if Clip.objects.filter(pk=clip_id, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
+                return clip_id
