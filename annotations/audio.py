@@ -11,12 +11,13 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from annotations.access import clip_for_user
 from annotations.models import Clip, Lease
+from reviewportal.security import volume
 
 TOKEN_SALT = "annotations.audio"  # noqa: S105  a signing namespace, not a secret
 # An open-ended range ("bytes=0-", what media elements ask for) gets at most this much per
@@ -31,7 +32,11 @@ def session_fingerprint(session_key: str | None) -> str:
 
 
 def audio_url(request: HttpRequest, clip: Clip, lease: Lease) -> str:
-    """A link to the clip's audio for this request's user and session, valid AUDIO_URL_SECONDS."""
+    """A link to the clip's audio for this request's user and session, valid AUDIO_URL_SECONDS.
+
+    Each link counts towards the user's audio volume limit (VolumeLimitExceeded past it).
+    """
+    volume.spend(request.user, "audio_link")
     token = signing.dumps(
         {
             "c": clip.public_id.hex,
@@ -51,7 +56,11 @@ class AudioDenied(Exception):
 
 
 def _authorised_lease(request: HttpRequest, token: str) -> Lease:
-    """Check the link's signature, age and every binding; return the lease it was issued under."""
+    """Check the link's signature, age and every binding; return the lease it was issued under.
+
+    The clip is reached through annotations.access like everywhere else, so the live guardian
+    grant and the lease's clock both decide, not only the link.
+    """
     try:
         claims = signing.loads(token, salt=TOKEN_SALT, max_age=settings.AUDIO_URL_SECONDS)
     except signing.SignatureExpired:
@@ -62,16 +71,13 @@ def _authorised_lease(request: HttpRequest, token: str) -> Lease:
         raise AudioDenied("This audio link belongs to someone else")
     if session_fingerprint(request.session.session_key) != claims["s"]:
         raise AudioDenied("This audio link belongs to another session")
-    lease = (
-        Lease.objects.active(timezone.now())
-        .filter(public_id=claims["l"], reviewer=request.user, clip__public_id=claims["c"])
-        .select_related("clip")
-        .only("id", "clip__audio_name", "clip__audio_bytes", "clip__audio_format")
-        .first()
-    )
-    if lease is None:
+    try:
+        clip = clip_for_user(request.user, claims["c"])
+    except Http404:
+        raise AudioDenied("The lease behind this audio link has ended") from None
+    if clip.lease is None or clip.lease.public_id.hex != claims["l"]:
         raise AudioDenied("The lease behind this audio link has ended")
-    return lease
+    return clip.lease
 
 
 @require_safe

@@ -18,9 +18,20 @@ from django.utils import timezone
 
 from annotations import identity, queue
 from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.grants import grant_lease_access, revoke_lease_access
 from annotations.ingest import ClipMetadata, inspect_audio
-from annotations.models import Clip, ClipStatus, Lease, LeaseOutcome, SourceIdentity, TranscriptRevision, audio_storage
+from annotations.models import (
+    Clip,
+    ClipPool,
+    ClipStatus,
+    Lease,
+    LeaseOutcome,
+    SourceIdentity,
+    TranscriptRevision,
+    audio_storage,
+)
 from annotations.transcripts import check_segments
+from reviewportal.security import volume
 
 # --- Ingest ------------------------------------------------------------------------------------
 
@@ -57,6 +68,7 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
     try:
         with transaction.atomic():
             clip = Clip.objects.create(
+                pool=ClipPool.for_locale(metadata.locale),
                 audio_name=stored_name,
                 audio_format=facts.format,
                 audio_codec=facts.codec,
@@ -96,8 +108,12 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
 
 
 def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime, clip_status: str) -> None:
-    """End a lease and move its clip on. Call inside transaction.atomic with the lease row locked."""
+    """End a lease, and with it the holder's grants; move its clip on.
+
+    Call inside transaction.atomic with the lease row locked.
+    """
     lease.end(outcome=outcome, reason=reason, now=now)
+    revoke_lease_access(lease)
     Clip.objects.filter(pk=lease.clip_id, status=ClipStatus.LEASED).update(status=clip_status)
 
 
@@ -130,10 +146,14 @@ def lease_claim(*, reviewer) -> Lease | None:
     """Give the reviewer their one active lease: the one they hold, else the next clip's; None if none is left.
 
     A reviewer never holds two leases (two tabs claiming at once get the same one), and no clip
-    is ever leased to two reviewers (see annotations.queue).
+    is ever leased to two reviewers (see annotations.queue). Only clips from pools the reviewer
+    may review are offered. Taking a new clip counts towards the reviewer's volume limit and
+    raises VolumeLimitExceeded past it.
     """
     now = timezone.now()
     lease_expire_overdue(now=now)
+    if not Lease.objects.active(now).filter(reviewer=reviewer).exists():
+        volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
     with transaction.atomic():
         # Serialise this reviewer's claims; other reviewers are not held up.
         get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
@@ -142,15 +162,21 @@ def lease_claim(*, reviewer) -> Lease | None:
             if held.is_active(now):
                 return held
             _close_lease(held, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
-        clip_id = queue.take_next_clip_id(reviewer)
+        pool_ids = queue.reviewable_pool_ids(reviewer)
+        if not pool_ids:
+            return None
+        clip_id = queue.take_next_clip_id(reviewer, pool_ids)
         if clip_id is None:
             return None
-        return Lease.objects.create(
+        volume.count(reviewer, "claim")
+        lease = Lease.objects.create(
             clip_id=clip_id,
             reviewer=reviewer,
             started_at=now,
             expires_at=now + timedelta(seconds=settings.LEASE_SECONDS),
         )
+        grant_lease_access(lease)
+        return lease
 
 
 def lease_release(*, lease: Lease, reason: str) -> None:

@@ -15,10 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotations import services
-from annotations.access import clip_for_user, lease_for_user
+from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.audio import audio_url
 from annotations.errors import LeaseEnded, TranscriptConflict
 from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
+from reviewportal.security.volume import VolumeLimitExceeded
 
 
 @require_GET
@@ -47,7 +48,11 @@ def claim_next(request: HttpRequest) -> HttpResponse:
 
 
 def _claim_and_open(request: HttpRequest) -> HttpResponse:
-    lease = services.lease_claim(reviewer=request.user)
+    try:
+        lease = services.lease_claim(reviewer=request.user)
+    except VolumeLimitExceeded as limit:
+        messages.error(request, str(limit))
+        return redirect("queue")
     if lease is None:
         messages.info(request, "The queue is empty. Check back later.")
         return redirect("queue")
@@ -57,7 +62,11 @@ def _claim_and_open(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
-    clip = clip_for_user(request.user, clip_id)
+    clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
+    try:
+        audio_src = audio_url(request, clip, clip.lease)
+    except VolumeLimitExceeded as limit:
+        return render(request, "annotations/volume_limit.html", {"message": str(limit)}, status=429)
     latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
     return render(
         request,
@@ -68,7 +77,7 @@ def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
             "latest": latest,
             "text": latest.text if latest else clip.asr_text,
             "version": latest.version if latest else 0,
-            "audio_src": audio_url(request, clip, clip.lease),
+            "audio_src": audio_src,
             "release_reasons": ReleaseReason.choices,
         },
     )
@@ -78,7 +87,7 @@ def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
 @login_required
 def clip_save(request: HttpRequest, clip_id) -> HttpResponse:
     """Save the form's text as a new revision; with action=submit, also submit and claim the next clip."""
-    clip = clip_for_user(request.user, clip_id)
+    clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
     try:
         base_version = int(request.POST.get("base_version", ""))
     except ValueError:

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import services
-from annotations.access import clip_for_user, lease_for_user
+from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.audio import audio_url
 from annotations.errors import LeaseEnded, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
@@ -36,7 +36,12 @@ DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField(
 NOT_FOUND = OpenApiResponse(
     DetailSerializer, description="No such clip or lease, or not yours: the same answer either way."
 )
-NOT_SIGNED_IN = OpenApiResponse(DetailSerializer, description="Not signed in, CSRF check failed, or wrong role.")
+NOT_SIGNED_IN = OpenApiResponse(
+    DetailSerializer, description="Not signed in with both factors, CSRF check failed, or wrong role."
+)
+TOO_MUCH = OpenApiResponse(
+    DetailSerializer, description="More clips or audio than a person can listen to; Retry-After says when to ask again."
+)
 INVALID = OpenApiResponse(
     OpenApiTypes.OBJECT, description='Invalid input: {"<field>": ["message"]}, keyed by each field at fault.'
 )
@@ -152,6 +157,7 @@ class ClaimView(APIView):
             200: OutputSerializer,
             204: OpenApiResponse(description="The queue is empty."),
             403: NOT_SIGNED_IN,
+            429: TOO_MUCH,
         },
         summary="Lease the next clip (or get back the one you hold)",
     )
@@ -207,7 +213,7 @@ class LeaseRenewView(APIView):
 
 class ClipDetailView(APIView):
     @extend_schema(
-        responses={200: ClipOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+        responses={200: ClipOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND, 429: TOO_MUCH},
         summary="A clip you hold the lease on: peaks, ASR text, latest transcript and a fresh audio link",
     )
     def get(self, request, clip_id):
@@ -241,7 +247,7 @@ class TranscriptSaveView(APIView):
         summary="Save a new transcript revision on top of base_version",
     )
     def put(self, request, clip_id):
-        clip = clip_for_user(request.user, clip_id)
+        clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
         data = _valid(self.InputSerializer, request.data)
         try:
             revision = services.transcript_save(
@@ -277,7 +283,7 @@ class ClipSubmitView(APIView):
         summary="Make the latest revision final and end your lease",
     )
     def post(self, request, clip_id):
-        clip = clip_for_user(request.user, clip_id)
+        clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
         data = _valid(self.InputSerializer, request.data)
         try:
             final = services.clip_submit(lease=clip.lease, version=data.get("version"))

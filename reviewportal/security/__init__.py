@@ -1,0 +1,1 @@
+"""Keeping clips inside the tool: browser security headers and volume limits."""
