@@ -16,6 +16,8 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from annotations.models import Clip, Lease
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 
 VIEW = "view_clip"
 TRANSCRIBE = "transcribe_clip"
@@ -25,19 +27,31 @@ def _as_uuid(public_id) -> uuid.UUID:
     try:
         return public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
     except ValueError:
-        raise Http404("No such clip") from None
+        raise _denied("clip", str(public_id)[:64], "malformed id") from None
+
+
+def _denied(object_type: str, object_id, perm: str):
+    """Record the refusal, then answer it as if the object did not exist."""
+    trail.record(
+        Action.PERMISSION_DENIED,
+        outcome=Outcome.DENIED,
+        object_type=object_type,
+        object_id=object_id,
+        detail={"perm": perm},
+    )
+    return Http404(f"No such {object_type}")
 
 
 def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
-    """The clip with this public id if `user` holds `perm` on it; else Http404.
+    """The clip with this public id if `user` holds `perm` on it; else Http404 (and a recorded denial).
 
     The returned clip carries the user's active lease as `clip.lease` (None for a group grant).
     """
     if not user.is_authenticated:
-        raise Http404("No such clip")
+        raise _denied("clip", public_id, perm)
     clip = Clip.objects.filter(public_id=_as_uuid(public_id)).first()
     if clip is None:
-        raise Http404("No such clip")
+        raise _denied("clip", public_id, perm)
     checker = ObjectPermissionChecker(user)
     if perm in checker.get_user_perms(clip):
         lease = Lease.objects.active(timezone.now()).filter(reviewer=user, clip=clip).first()
@@ -48,13 +62,13 @@ def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
     if perm in checker.get_group_perms(clip):
         clip.lease = None
         return clip
-    raise Http404("No such clip")
+    raise _denied("clip", public_id, perm)
 
 
 def lease_for_user(user, public_id) -> Lease:
-    """The user's own active lease with this public id; else Http404."""
+    """The user's own active lease with this public id; else Http404 (and a recorded denial)."""
     if not user.is_authenticated:
-        raise Http404("No such lease")
+        raise _denied("lease", public_id, "hold")
     lease = (
         Lease.objects.active(timezone.now())
         .filter(reviewer=user, public_id=_as_uuid(public_id))
@@ -62,5 +76,5 @@ def lease_for_user(user, public_id) -> Lease:
         .first()
     )
     if lease is None:
-        raise Http404("No such lease")
+        raise _denied("lease", public_id, "hold")
     return lease

@@ -5,18 +5,20 @@ again on each request (a link copied to another browser, another user, or used a
 ended gets 403), then answers byte ranges itself or hands the file to nginx via X-Accel-Redirect.
 """
 
-import hashlib
 import re
 import secrets
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from annotations.access import clip_for_user
 from annotations.models import Clip, Lease
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 from reviewportal.security import volume
 
 TOKEN_SALT = "annotations.audio"  # noqa: S105  a signing namespace, not a secret
@@ -26,36 +28,37 @@ MAX_RANGE_BYTES = 1024 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def session_fingerprint(session_key: str | None) -> str:
-    """A hash of the session key: binds a link to a session without putting the key in the link."""
-    return hashlib.sha256((session_key or "").encode()).hexdigest()[:32]
-
-
 def audio_url(request: HttpRequest, clip: Clip, lease: Lease) -> str:
     """A link to the clip's audio for this request's user and session, valid AUDIO_URL_SECONDS.
 
     Each link counts towards the user's audio volume limit (VolumeLimitExceeded past it).
     """
     volume.spend(request.user, "audio_link")
+    link_id = secrets.token_hex(8)  # one id per link: the trail tells links apart, and streams once per link
     token = signing.dumps(
         {
             "c": clip.public_id.hex,
             "l": lease.public_id.hex,
             "u": request.user.pk,
-            "s": session_fingerprint(request.session.session_key),
-            "n": secrets.token_hex(8),  # one id per link, so each issued link can be told apart
+            # A hash of the session key binds the link to the session without putting the key in it.
+            "s": trail.session_hash(request.session.session_key),
+            "n": link_id,
         },
         salt=TOKEN_SALT,
         compress=True,
     )
+    trail.record(Action.AUDIO_TOKEN_ISSUED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
     return reverse("audio", kwargs={"token": token})
 
 
 class AudioDenied(Exception):
-    pass
+    def __init__(self, message: str, *, clip_id: str = "", recorded: bool = False):
+        super().__init__(message)
+        self.clip_id = clip_id
+        self.recorded = recorded
 
 
-def _authorised_lease(request: HttpRequest, token: str) -> Lease:
+def _authorised_lease(request: HttpRequest, token: str) -> tuple[Lease, str]:
     """Check the link's signature, age and every binding; return the lease it was issued under.
 
     The clip is reached through annotations.access like everywhere else, so the live guardian
@@ -67,26 +70,39 @@ def _authorised_lease(request: HttpRequest, token: str) -> Lease:
         raise AudioDenied("This audio link has expired; reload the clip page") from None
     except signing.BadSignature:
         raise AudioDenied("This audio link is not valid") from None
+    clip_id = claims["c"]
     if not request.user.is_authenticated or request.user.pk != claims["u"]:
-        raise AudioDenied("This audio link belongs to someone else")
-    if session_fingerprint(request.session.session_key) != claims["s"]:
-        raise AudioDenied("This audio link belongs to another session")
+        raise AudioDenied("This audio link belongs to someone else", clip_id=clip_id)
+    if trail.session_hash(request.session.session_key) != claims["s"]:
+        raise AudioDenied("This audio link belongs to another session", clip_id=clip_id)
     try:
-        clip = clip_for_user(request.user, claims["c"])
+        clip = clip_for_user(request.user, clip_id)
     except Http404:
-        raise AudioDenied("The lease behind this audio link has ended") from None
+        raise AudioDenied("The lease behind this audio link has ended", recorded=True) from None
     if clip.lease is None or clip.lease.public_id.hex != claims["l"]:
-        raise AudioDenied("The lease behind this audio link has ended")
-    return clip.lease
+        raise AudioDenied("The lease behind this audio link has ended", clip_id=clip_id)
+    return clip.lease, claims["n"]
 
 
 @require_safe
 def audio_stream(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        lease = _authorised_lease(request, token)
+        lease, link_id = _authorised_lease(request, token)
     except AudioDenied as denial:
+        if not denial.recorded:
+            detail = {"reason": str(denial)}
+            trail.record(
+                Action.PERMISSION_DENIED,
+                outcome=Outcome.DENIED,
+                object_type="audio",
+                object_id=denial.clip_id,
+                detail=detail,
+            )
         return _protected(HttpResponse(str(denial), status=403, content_type="text/plain; charset=utf-8"))
     clip = lease.clip
+    # Once per link, not per Range request: a player fetches a clip in several ranges.
+    if cache.add(f"audio-streamed:{link_id}", 1, timeout=settings.AUDIO_URL_SECONDS + 60):
+        trail.record(Action.AUDIO_STREAMED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
     if settings.AUDIO_X_ACCEL_PREFIX:
         # nginx serves the bytes (and Range) from an internal location; the app only decided.
         response = HttpResponse(content_type=clip.audio_content_type)

@@ -31,6 +31,8 @@ from annotations.models import (
     audio_storage,
 )
 from annotations.transcripts import check_segments
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 from reviewportal.security import volume
 
 # --- Ingest ------------------------------------------------------------------------------------
@@ -92,6 +94,12 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
                 first_name=metadata.first_name,
                 device_serial=metadata.device_serial,
             )
+            trail.record(
+                Action.CLIP_INGESTED,
+                object_type="clip",
+                object_id=clip.public_id,
+                detail={"format": facts.format, "duration_ms": facts.duration_ms, "pool": clip.pool.slug},
+            )
     except IntegrityError:
         # Another ingest of the same source_id committed between our check and our insert.
         storage.delete(stored_name)
@@ -119,10 +127,18 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
 
 def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
-    locked = Lease.objects.select_for_update().get(pk=lease.pk)
+    locked = Lease.objects.select_for_update(of=("self",)).select_related("clip").get(pk=lease.pk)
     if not locked.is_active(now):
         raise LeaseEnded(f"{lease} is no longer active")
     return locked
+
+
+def _expire(lease: Lease, now: datetime) -> None:
+    """Call inside transaction.atomic with the lease row locked."""
+    _close_lease(lease, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
+    with trail.as_system():
+        detail = {"lease": lease.public_id.hex, "reviewer": lease.reviewer_id}
+        trail.record(Action.LEASE_EXPIRED, object_type="clip", object_id=lease.clip.public_id, detail=detail)
 
 
 def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> int:
@@ -137,7 +153,7 @@ def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> in
         overdue = Lease.objects.overdue(now).select_for_update(skip_locked=True).order_by("expires_at")[:limit]
         expired = 0
         for lease in overdue:
-            _close_lease(lease, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
+            _expire(lease, now)
             expired += 1
     return expired
 
@@ -161,7 +177,7 @@ def lease_claim(*, reviewer) -> Lease | None:
         if held is not None:
             if held.is_active(now):
                 return held
-            _close_lease(held, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
+            _expire(held, now)
         pool_ids = queue.reviewable_pool_ids(reviewer)
         if not pool_ids:
             return None
@@ -176,6 +192,10 @@ def lease_claim(*, reviewer) -> Lease | None:
             expires_at=now + timedelta(seconds=settings.LEASE_SECONDS),
         )
         grant_lease_access(lease)
+        public_id = Clip.objects.filter(pk=clip_id).values_list("public_id", flat=True).get()
+        trail.record(
+            Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail={"lease": lease.public_id.hex}
+        )
         return lease
 
 
@@ -185,6 +205,8 @@ def lease_release(*, lease: Lease, reason: str) -> None:
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
         _close_lease(locked, outcome=LeaseOutcome.RELEASED, reason=reason, now=now, clip_status=ClipStatus.QUEUED)
+        detail = {"lease": locked.public_id.hex, "reason": reason}
+        trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
 
 
 def lease_renew(*, lease: Lease) -> Lease:
@@ -193,6 +215,8 @@ def lease_renew(*, lease: Lease) -> Lease:
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
         locked.renew(now=now)
+        detail = {"lease": locked.public_id.hex}
+        trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
     return locked
 
 
@@ -219,7 +243,7 @@ def transcript_save(
         current_version = latest.version if latest else 0
         if base_version != current_version:
             raise TranscriptConflict(latest)
-        return TranscriptRevision.objects.create(
+        revision = TranscriptRevision.objects.create(
             clip_id=locked.clip_id,
             version=current_version + 1,
             based_on=latest,
@@ -230,6 +254,10 @@ def transcript_save(
             tags=tags,
             created_at=now,
         )
+        # Counts only: the trail never holds transcript text.
+        detail = {"version": revision.version, "segments": len(segments), "tags": len(tags)}
+        trail.record(Action.TRANSCRIPT_SAVED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
+        return revision
 
 
 def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevision:
@@ -248,4 +276,6 @@ def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevisi
             raise TranscriptConflict(latest)
         Clip.objects.filter(pk=locked.clip_id).update(final_revision=latest, submitted_at=now)
         _close_lease(locked, outcome=LeaseOutcome.SUBMITTED, now=now, clip_status=ClipStatus.SUBMITTED)
+        detail = {"version": latest.version, "lease": locked.public_id.hex}
+        trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
     return latest

@@ -19,6 +19,8 @@ from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.audio import audio_url
 from annotations.errors import LeaseEnded, TranscriptConflict
 from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 from reviewportal.security.volume import VolumeLimitExceeded
 
 
@@ -68,6 +70,7 @@ def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
     except VolumeLimitExceeded as limit:
         return render(request, "annotations/volume_limit.html", {"message": str(limit)}, status=429)
     latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
+    trail.record(Action.CLIP_VIEWED, object_type="clip", object_id=clip.public_id, detail={"via": "page"})
     return render(
         request,
         "annotations/clip.html",

@@ -1,13 +1,33 @@
 """The API's exception handler: service-level refusals become answers that name the reason."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    PermissionDenied,
+    Throttled,
+    ValidationError,
+)
 from rest_framework.views import exception_handler
 
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 from reviewportal.security.volume import VolumeLimitExceeded
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, (PermissionDenied, NotAuthenticated, AuthenticationFailed)):
+        request = context["request"]
+        token = request.auth if hasattr(request.auth, "scopes") else None
+        detail = {"reason": str(exc.detail)[:200], "method": request.method}
+        with trail.context(token=token):
+            trail.record(
+                Action.PERMISSION_DENIED,
+                outcome=Outcome.DENIED,
+                object_type="path",
+                object_id=request.path[:64],
+                detail=detail,
+            )
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = ValidationError(detail)

@@ -20,6 +20,7 @@ GENERATORS = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "IDENTITY_ENCRYPTION_KEYS": _fernet_key,
     "IDENTITY_HASH_KEY": lambda: secrets.token_urlsafe(32),
+    "AUDIT_HMAC_KEY": lambda: secrets.token_urlsafe(32),
 }
 
 

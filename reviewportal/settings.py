@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "reviewportal.accounts",
     "reviewportal.integrations",
     "reviewportal.security",
+    "reviewportal.audit",
     "annotations",
     "escalations",
 ]
@@ -115,6 +116,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Binds who and from where for every event recorded while the request runs.
+    "reviewportal.audit.middleware.AuditContextMiddleware",
     # Deny by default: after these two, a request is signed in with both factors, or it is on the
     # short allow-list (sign-in pages, static files, token-authenticated integration endpoints).
     "reviewportal.accounts.middleware.SessionLifetimeMiddleware",
@@ -153,7 +156,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "reviewportal.accounts.views.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "code"]
 AXES_VERBOSE = False
 
@@ -262,6 +265,21 @@ if not IDENTITY_ENCRYPTION_KEYS or not IDENTITY_HASH_KEY:
         "IDENTITY_ENCRYPTION_KEYS and IDENTITY_HASH_KEY are required: set them in the environment, "
         "or run `python -m reviewportal.keys` to write var/secrets.env"
     )
+
+# --- Access trail ----------------------------------------------------------------------------
+# Its own key, so whoever holds SECRET_KEY (every web process) cannot also forge the trail's
+# seals offline from a database copy without this one.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+if not AUDIT_HMAC_KEY:
+    raise ImproperlyConfigured(
+        "AUDIT_HMAC_KEY is required: set it in the environment, or run `python -m reviewportal.keys`"
+    )
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365 + 2)  # six years, leap days included
+AUDIT_MIN_RETENTION_DAYS = 6 * 365 + 2  # the purge refuses a shorter setting
+# Off only to measure the trail's own cost in bench/; a system check warns whenever it is off.
+AUDIT_ENABLED = env_bool("AUDIT_ENABLED", True)
+ACTIVITY_CLIPS_PER_HOUR_ALERT = env_int("ACTIVITY_CLIPS_PER_HOUR_ALERT", 150)
+ACTIVITY_STREAMS_PER_CLIP_ALERT = env_int("ACTIVITY_STREAMS_PER_CLIP_ALERT", 4)
 
 # --- Review loop -----------------------------------------------------------------------------
 LEASE_SECONDS = env_int("LEASE_SECONDS", 600)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from reviewportal import views
 from reviewportal.accounts.admin_site import ReviewportalAdminSite
+from reviewportal.accounts.views import LogoutView
 
 # The one admin site, and it demands a verified second factor (django-otp's OTPAdminSite). No
 # other admin site and no admindocs are mounted.
@@ -19,8 +20,10 @@ api_urlpatterns = [
 urlpatterns = [
     path("", include("reviewportal.accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("reviewportal.audit.urls")),
     # One sign-in door: the admin's own login page sends people to ours (password, then code).
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="admin-login"),
+    path("admin/logout/", LogoutView.as_view(), name="admin-logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
     path("", include("annotations.urls")),

@@ -19,7 +19,7 @@ print(json.dumps({
     "audio": settings.STORAGES["audio"]["OPTIONS"], "media_url": settings.MEDIA_URL, "secret": settings.SECRET_KEY[:6],
 }))
 """
-KEYS = {"IDENTITY_ENCRYPTION_KEYS": "k" * 43 + "=", "IDENTITY_HASH_KEY": "h"}
+KEYS = {"IDENTITY_ENCRYPTION_KEYS": "k" * 43 + "=", "IDENTITY_HASH_KEY": "h", "AUDIT_HMAC_KEY": "a"}
 
 
 def load(tmp_path, **env) -> subprocess.CompletedProcess:

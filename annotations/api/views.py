@@ -26,6 +26,8 @@ from annotations.errors import LeaseEnded, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
 from annotations.models import Clip, ReleaseReason, TranscriptRevision
 from annotations.transcripts import Tag
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 from reviewportal.integrations.authentication import HasScope, ServiceTokenAuthentication
 from reviewportal.integrations.models import Scope
 
@@ -218,6 +220,7 @@ class ClipDetailView(APIView):
     )
     def get(self, request, clip_id):
         clip = clip_for_user(request.user, clip_id)
+        trail.record(Action.CLIP_VIEWED, object_type="clip", object_id=clip.public_id, detail={"via": "api"})
         return Response(_clip_payload(request, clip))
 
 
@@ -340,7 +343,7 @@ class IngestClipView(APIView):
                 {"audio": [f"file is {upload.size} bytes, over the limit of {settings.INGEST_MAX_BYTES}"]}
             )
         try:
-            with _uploaded_path(upload) as path:
+            with _uploaded_path(upload) as path, trail.context(token=request.auth):
                 result = services.clip_ingest(metadata=metadata, audio_path=path, audio_name=upload.name)
         except IngestError as error:
             raise ValidationError({error.field: [error.message]}) from None

@@ -33,5 +33,5 @@ class SecondFactorResetView(APIView):
     )
     def post(self, request, user_id: int):
         person = get_object_or_404(get_user_model(), pk=user_id, groups__name=REVIEWERS)
-        mfa.reset_second_factor(user=person)
+        mfa.reset_second_factor(user=person, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -21,6 +21,9 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
+
 TOTP_DEVICE_NAME = "authenticator app"
 BACKUP_DEVICE_NAME = "backup codes"
 
@@ -75,12 +78,21 @@ def confirm_enrolment(*, user, device: TOTPDevice, code: str) -> list[str]:
     """
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
-        _raise_if_throttled(device)
-        if not device.verify_token(_digits(code)):
-            return []
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        return _replace_backup_codes(user)
+        wait = _throttle_wait(device)
+        if wait:
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": "paused"})
+        elif device.verify_token(_digits(code)):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _replace_backup_codes(user)
+            trail.record(Action.OTP_ENROLLED, actor=user, object_type="user", object_id=user.pk)
+            return codes
+        else:
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": "enrolment"})
+    # Raised after the commit, so the refusal's event stays.
+    if wait:
+        raise SecondFactorThrottled(wait)
+    return []
 
 
 def verify_code(*, user, code: str) -> Device | None:
@@ -89,24 +101,37 @@ def verify_code(*, user, code: str) -> Device | None:
     Returns the device that accepted it, or None for a wrong code (counted towards the lock).
     Raises SecondFactorLocked when the lock is on, SecondFactorThrottled while django-otp asks
     for a pause. A backup code is used up by a success; a TOTP code is never accepted twice.
+    Refusals are raised after the commit: inside the block they would roll back the very count
+    (and event) that caused them.
     """
+    wait = 0
     with transaction.atomic():
         person = get_user_model().objects.select_for_update().get(pk=user.pk)
-        if person.otp_locked_at is not None:
-            raise SecondFactorLocked
-        devices = list(devices_for_user(person, confirmed=True, for_verify=True))
-        throttled = [wait for device in devices if (wait := _throttle_wait(device))]
-        if throttled and len(throttled) == len(devices):
-            raise SecondFactorThrottled(min(throttled))
-        cleaned = _digits(code) if _digits(code).isdigit() else code.strip().lower()
-        for device in devices:
-            if device.verify_token(cleaned):
-                person.record_otp_success()
-                return device
-        person.record_otp_failure(limit=settings.OTP_MAX_FAILURES)
-    # Raised after the commit: inside the block it would roll back the very count that locked it.
+        if person.otp_locked_at is None:
+            devices = list(devices_for_user(person, confirmed=True, for_verify=True))
+            waits = [seconds for seconds in map(_throttle_wait, devices) if seconds]
+            if waits and len(waits) == len(devices):
+                wait = min(waits)
+                trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "paused"})
+            else:
+                cleaned = _digits(code) if _digits(code).isdigit() else code.strip().lower()
+                for device in devices:
+                    if device.verify_token(cleaned):
+                        person.record_otp_success()
+                        kind = "backup_code" if isinstance(device, StaticDevice) else "totp"
+                        trail.record(Action.OTP_VERIFIED, actor=person, detail={"factor": kind})
+                        return device
+                person.record_otp_failure(limit=settings.OTP_MAX_FAILURES)
+                detail = {"failures": person.otp_failures}
+                trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail=detail)
+                if person.otp_locked_at is not None:
+                    trail.record(Action.LOCKOUT, outcome=Outcome.DENIED, actor=person, detail={"factor": "second"})
+        else:
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "locked"})
     if person.otp_locked_at is not None:
         raise SecondFactorLocked
+    if wait:
+        raise SecondFactorThrottled(wait)
     return None
 
 
@@ -116,22 +141,30 @@ def regenerate_backup_codes(*, user, code: str) -> list[str]:
         device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update().first()
         if device is None:
             return []
-        _raise_if_throttled(device)
-        if not device.verify_token(_digits(code)):
-            return []
-        return _replace_backup_codes(user)
+        wait = _throttle_wait(device)
+        if not wait and device.verify_token(_digits(code)):
+            codes = _replace_backup_codes(user)
+            trail.record(Action.BACKUP_CODES_ISSUED, actor=user, object_type="user", object_id=user.pk)
+            return codes
+        reason = "paused" if wait else "new backup codes"
+        trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": reason})
+    if wait:
+        raise SecondFactorThrottled(wait)
+    return []
 
 
-def reset_second_factor(*, user) -> None:
+def reset_second_factor(*, user, by=None) -> None:
     """Remove every device and the lock: the person enrols again at their next sign-in.
 
     Their current session stops counting as verified at once, because its device is gone.
+    `by` is the supervisor who asked (None for an operator's command).
     """
     with transaction.atomic():
         person = get_user_model().objects.select_for_update().get(pk=user.pk)
         for device in devices_for_user(person, confirmed=None):
             device.delete()
         person.clear_otp_lock()
+        trail.record(Action.DEVICE_RESET, actor=by, object_type="user", object_id=person.pk)
 
 
 def _replace_backup_codes(user) -> list[str]:
@@ -154,8 +187,3 @@ def _throttle_wait(device: Device) -> int:
     if locked_until is None:
         return 1
     return max(1, int((locked_until - timezone.now()).total_seconds() + 0.999))
-
-
-def _raise_if_throttled(device: Device) -> None:
-    if wait := _throttle_wait(device):
-        raise SecondFactorThrottled(wait)

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from reviewportal.accounts.mfa import has_confirmed_totp
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 
 SESSION_STARTED = "session_started_at"
 SESSION_SEEN = "session_seen_at"
@@ -33,6 +35,8 @@ class SessionLifetimeMiddleware:
             started = request.session.setdefault(SESSION_STARTED, now)
             seen = request.session.get(SESSION_SEEN, now)
             if now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_MAX_SECONDS:
+                reason = "idle" if now - seen > settings.SESSION_IDLE_SECONDS else "lifetime"
+                trail.record(Action.SESSION_EXPIRED, detail={"reason": reason})
                 logout(request)
             elif now - seen >= SEEN_RESOLUTION_SECONDS or SESSION_SEEN not in request.session:
                 request.session[SESSION_SEEN] = now
@@ -72,6 +76,16 @@ class RequireSecondFactorMiddleware:
 
     @staticmethod
     def _refuse(request, message: str, page: str):
+        trail.record(
+            Action.PERMISSION_DENIED,
+            outcome=Outcome.DENIED,
+            object_type="path",
+            object_id=request.path[:64],
+            detail={
+                "reason": "not signed in" if page == "login" else "second factor required",
+                "method": request.method,
+            },
+        )
         if (
             not request.path.startswith("/api/")
             and not request.path.startswith("/audio/")

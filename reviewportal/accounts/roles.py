@@ -18,8 +18,9 @@ ROLES: dict[str, list[str]] = {
         "annotations.view_clippool",
         "annotations.add_clippool",
         "annotations.change_clippool",
+        "audit.view_activity",
     ],
-    AUDITORS: [],
+    AUDITORS: ["audit.view_accessevent", "audit.export_accessevent", "audit.view_activity"],
     ESCALATION_TEAM: [],
 }
 

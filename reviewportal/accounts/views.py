@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,11 +13,46 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reviewportal.accounts import mfa
 from reviewportal.accounts.roles import REVIEWERS
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 
 LOCKED_MESSAGE = (
     "Your second factor is locked after too many wrong codes. Ask a supervisor to reset it; "
     "you will then set up your authenticator app again."
 )
+
+
+class LoginView(auth_views.LoginView):
+    """The password step, recorded either way. django-axes counts failures and locks out."""
+
+    redirect_authenticated_user = True
+    http_method_names = ["get", "post"]
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        trail.record(Action.LOGIN, actor=form.get_user(), detail={"factor": "password"})
+        return response
+
+    def form_invalid(self, form):
+        attempted = (form.data.get("username") or "")[:150]
+        with trail.context(label=attempted):
+            trail.record(Action.LOGIN_FAILED, outcome=Outcome.DENIED, object_type="user")
+        return super().form_invalid(form)
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            trail.record(Action.LOGOUT)
+        return super().post(request, *args, **kwargs)
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer once a username and address have too many wrong passwords (AXES_LOCKOUT_CALLABLE)."""
+    attempted = ((credentials or {}).get("username") or request.POST.get("username") or "")[:150]
+    with trail.context(label=attempted):
+        trail.record(Action.LOCKOUT, outcome=Outcome.DENIED, object_type="user", detail={"factor": "password"})
+    return render(request, "registration/locked_out.html", status=429)
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -119,6 +155,6 @@ def people(request: HttpRequest) -> HttpResponse:
 @permission_required("accounts.reset_second_factor", raise_exception=True)
 def reset_second_factor(request: HttpRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(get_user_model(), pk=user_id, groups__name=REVIEWERS)
-    mfa.reset_second_factor(user=person)
+    mfa.reset_second_factor(user=person, by=request.user)
     messages.success(request, f"{person.get_username()} will set up their second factor again at next sign-in.")
     return redirect("people")

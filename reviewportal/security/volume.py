@@ -9,6 +9,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 from reviewportal.security.models import VolumeLimitHit
 
 MESSAGES = {
@@ -44,6 +46,7 @@ def check(user, kind: str) -> None:
         return
     if cache.add(f"{key}:recorded", 1, timeout=seconds + 5):
         VolumeLimitHit.objects.create(user=user, kind=kind, limit=limit, window_seconds=seconds)
+    trail.record(Action.RATE_LIMITED, outcome=Outcome.DENIED, actor=user, detail={"kind": kind, "limit": limit})
     raise VolumeLimitExceeded(kind, limit, seconds, retry_after=max(1, int(remaining + 0.999)))
 
 

@@ -51,14 +51,21 @@ ALLOWED |= {
     for name in ("admin:security_volumelimithit_changelist", "admin:app_list")  # app_list: the annotations app
 }
 
+ALLOWED |= {("supervisor", "GET", "activity"), ("auditor", "GET", "activity")}
 # Supervisors manage pools and their object permissions in the admin: every page of that model.
-ALLOWED_PREFIXES = {("supervisor", "admin:annotations_clippool_")}
+# Auditors read the access trail there (and only read: their other methods are refused).
+ALLOWED_PREFIXES = {
+    ("supervisor", "*", "admin:annotations_clippool_"),
+    ("auditor", "GET", "admin:audit_accessevent_"),
+}
 
 
 def allowed(persona: str, method: str, name: str) -> bool:
     if (persona, method, name) in ALLOWED:
         return True
-    return any(persona == who and name.startswith(prefix) for who, prefix in ALLOWED_PREFIXES)
+    return any(
+        persona == who and how in ("*", method) and name.startswith(prefix) for who, how, prefix in ALLOWED_PREFIXES
+    )
 
 
 def _walk(resolver, prefix="", namespace=""):

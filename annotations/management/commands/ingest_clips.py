@@ -7,6 +7,7 @@ from tqdm import tqdm
 
 from annotations.ingest import IngestError, parse_metadata
 from annotations.services import IngestOutcome, clip_ingest
+from reviewportal.audit import trail
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter()
         rejections: list[str] = []
         progress = tqdm(total=len(lines), unit="line", desc=manifest.name, file=self.stderr._out, disable=None)
-        with progress:
+        with progress, trail.context(label="manage.py ingest_clips"):
             for number, line in enumerate(lines, start=1):
                 progress.update()
                 if not line.strip():

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 from reviewportal.integrations.models import Scope, ServiceToken
 
 
@@ -15,7 +17,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, scope: list[str], **options):
         try:
-            token, plaintext = ServiceToken.issue(name=name, scopes=scope)
+            with transaction.atomic(), trail.context(label="manage.py create_service_token"):
+                token, plaintext = ServiceToken.issue(name=name, scopes=scope)
+                detail = {"scopes": ",".join(token.scopes)}
+                trail.record(
+                    Action.SERVICE_TOKEN_ISSUED,
+                    object_type="service_token",
+                    object_id=token.key_id,
+                    token=token,
+                    detail=detail,
+                )
         except IntegrityError:
             raise CommandError(f"A service token named {name!r} already exists") from None
         self.stderr.write(f"Issued {token} with scopes {', '.join(token.scopes)}. Store it now; it is not shown again.")

@@ -1,5 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 from reviewportal.integrations.models import ServiceToken
 
 
@@ -15,5 +18,7 @@ class Command(BaseCommand):
             raise CommandError(f"No service token named or with key id {token!r}")
         if found.revoked_at is not None:
             raise CommandError(f"{found} was already revoked at {found.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
-        found.revoke()
+        with transaction.atomic(), trail.context(label="manage.py revoke_service_token"):
+            found.revoke()
+            trail.record(Action.SERVICE_TOKEN_REVOKED, object_type="service_token", object_id=found.key_id, token=found)
         self.stdout.write(f"Revoked {found}")

@@ -1,0 +1,1 @@
+"""The access trail: an append-only, hash-chained record of every access, read by auditors."""

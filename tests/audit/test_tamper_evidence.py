@@ -1,0 +1,160 @@
+"""Promise 6: the trail cannot be changed without it showing, and is never changed through the app."""
+
+import io
+import itertools
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from reviewportal.audit import trail
+from reviewportal.audit.models import AccessEvent, Action
+from reviewportal.audit.trail import GENESIS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain():
+    """Five events, chained."""
+    with transaction.atomic():
+        for n in range(5):
+            trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id=f"/admin/{n}", detail={"n": n})
+    return list(AccessEvent.objects.order_by("sequence"))
+
+
+def verify() -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("verify_audit_log", stdout=out, stderr=err)
+    except CommandError as error:
+        return error.returncode, str(error)
+    return 0, out.getvalue()
+
+
+def test_events_are_chained_from_the_genesis_hash(chain):
+    assert [event.sequence for event in chain] == [1, 2, 3, 4, 5]
+    assert chain[0].prev_hash == GENESIS
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(chain))
+    assert len({event.hash for event in chain}) == 5
+
+
+def test_an_intact_chain_verifies(chain):
+    code, output = verify()
+    assert code == 0
+    assert "Intact: 5 events, sequence 1–5." in output
+
+
+def test_the_model_refuses_update_and_delete(chain):
+    event = chain[2]
+    event.detail = {"n": 99}
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        AccessEvent.objects.filter(pk=event.pk).update(detail={"n": 99})
+    with pytest.raises(PermissionError):
+        AccessEvent.objects.filter(pk=event.pk).delete()
+
+
+def _tamper(sql: str, params: list):
+    """Change the table behind the app's back, the way someone with database access would."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The trigger (tested below) stops exactly this; a database superuser can switch
+            # triggers off for a session, which is why the chain, not the trigger, is the evidence.
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_a_detail_changed_in_the_database_is_caught_with_its_sequence(chain):
+    _tamper("UPDATE audit_accessevent SET detail = %s WHERE sequence = 3", ['{"n": 42}'])
+
+    code, message = verify()
+
+    assert code == 1
+    assert "Broken at sequence 3: its content does not match its HMAC" in message
+
+
+def test_a_deleted_row_is_caught(chain):
+    _tamper("DELETE FROM audit_accessevent WHERE sequence = 4", [])
+
+    code, message = verify()
+
+    assert code == 1
+    assert "Broken at sequence 4: missing" in message
+
+
+def test_a_row_resealed_without_the_key_is_caught(chain, settings):
+    """Rewriting a row and its hash needs AUDIT_HMAC_KEY; a guessed key shows."""
+    real_key = settings.AUDIT_HMAC_KEY
+    settings.AUDIT_HMAC_KEY = "a-guessed-key"
+    row = AccessEvent.objects.filter(sequence=2).values().get()
+    row["detail"] = {"n": 7}
+    forged = trail.seal(row)
+    _tamper("UPDATE audit_accessevent SET detail = %s, hash = %s WHERE sequence = 2", ['{"n": 7}', forged])
+    settings.AUDIT_HMAC_KEY = real_key
+
+    code, message = verify()
+
+    assert code == 1
+    assert "Broken at sequence 2: its content does not match its HMAC" in message
+
+
+def test_a_row_resealed_with_a_stolen_key_still_breaks_the_next_link(chain):
+    row = AccessEvent.objects.filter(sequence=2).values().get()
+    row["detail"] = {"n": 7}
+    resealed = trail.seal(row)
+    _tamper("UPDATE audit_accessevent SET detail = %s, hash = %s WHERE sequence = 2", ['{"n": 7}', resealed])
+
+    code, message = verify()
+
+    assert code == 1
+    assert "Broken at sequence 3: its prev_hash is not the previous row's hash" in message
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit_accessevent SET action = 'login'", "DELETE FROM audit_accessevent"]
+)
+def test_postgresql_refuses_raw_update_and_delete(chain, statement):
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert AccessEvent.objects.count() == 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL only")
+def test_the_purge_deletes_only_rows_older_than_the_retention(chain, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = timezone.now() - timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)
+    _tamper("UPDATE audit_accessevent SET at = %s WHERE sequence <= 2", [old])
+    out = io.StringIO()
+
+    call_command("purge_audit_log", stdout=out)
+
+    assert list(AccessEvent.objects.order_by("sequence").values_list("sequence", flat=True)) == [3, 4, 5]
+    assert "removed 2 event(s)" in out.getvalue()
+
+
+def test_the_purge_refuses_a_retention_shorter_than_six_years(settings):
+    settings.AUDIT_RETENTION_DAYS = 365
+    with pytest.raises(CommandError, match="at least"):
+        call_command("purge_audit_log")
+
+
+def test_verify_follows_the_chain_across_chunk_boundaries(chain):
+    out = io.StringIO()
+    call_command("verify_audit_log", "--chunk-size", "2", stdout=out, stderr=io.StringIO())
+    assert "Intact: 5 events" in out.getvalue()
+
+
+def test_verify_catches_a_break_that_falls_on_a_chunk_boundary(chain):
+    _tamper("UPDATE audit_accessevent SET object_id = %s WHERE sequence = 3", ["/admin/elsewhere"])
+    with pytest.raises(CommandError, match="sequence 3"):
+        call_command("verify_audit_log", "--chunk-size", "2", stdout=io.StringIO(), stderr=io.StringIO())
