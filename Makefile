@@ -31,7 +31,7 @@ demo: migrate
 	$(MANAGE) load_demo
 	@echo
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops). Sign in with a login above."
-	SECURE_COOKIES=0 $(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
+	SECURE_COOKIES=0 RUN_TIMERS_IN_PROCESS=1 $(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
 # Production-style serving: several ASGI workers; put nginx with TLS in front (docs/operations.md).
 serve: migrate

@@ -28,17 +28,19 @@ MAX_RANGE_BYTES = 1024 * 1024
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def audio_url(request: HttpRequest, clip: Clip, lease: Lease) -> str:
+def audio_url(request: HttpRequest, clip: Clip, lease: Lease | None) -> str:
     """A link to the clip's audio for this request's user and session, valid AUDIO_URL_SECONDS.
 
-    Each link counts towards the user's audio volume limit (VolumeLimitExceeded past it).
+    `lease` is the reviewer's lease the link lives and dies with; None for a group grant (the
+    escalation team's on an escalated clip), which the link then requires instead. Each link
+    counts towards the user's audio volume limit (VolumeLimitExceeded past it).
     """
     volume.spend(request.user, "audio_link")
     link_id = secrets.token_hex(8)  # one id per link: the trail tells links apart, and streams once per link
     token = signing.dumps(
         {
             "c": clip.public_id.hex,
-            "l": lease.public_id.hex,
+            "l": lease.public_id.hex if lease is not None else "",
             "u": request.user.pk,
             # A hash of the session key binds the link to the session without putting the key in it.
             "s": trail.session_hash(request.session.session_key),
@@ -58,8 +60,8 @@ class AudioDenied(Exception):
         self.recorded = recorded
 
 
-def _authorised_lease(request: HttpRequest, token: str) -> tuple[Lease, str]:
-    """Check the link's signature, age and every binding; return the lease it was issued under.
+def _authorised_clip(request: HttpRequest, token: str) -> tuple[Clip, str]:
+    """Check the link's signature, age and every binding; return the clip and the link's id.
 
     The clip is reached through annotations.access like everywhere else, so the live guardian
     grant and the lease's clock both decide, not only the link.
@@ -79,15 +81,16 @@ def _authorised_lease(request: HttpRequest, token: str) -> tuple[Lease, str]:
         clip = clip_for_user(request.user, clip_id)
     except Http404:
         raise AudioDenied("The lease behind this audio link has ended", recorded=True) from None
-    if clip.lease is None or clip.lease.public_id.hex != claims["l"]:
+    issued_under = clip.lease.public_id.hex if clip.lease is not None else ""
+    if issued_under != claims["l"]:
         raise AudioDenied("The lease behind this audio link has ended", clip_id=clip_id)
-    return clip.lease, claims["n"]
+    return clip, claims["n"]
 
 
 @require_safe
 def audio_stream(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        lease, link_id = _authorised_lease(request, token)
+        clip, link_id = _authorised_clip(request, token)
     except AudioDenied as denial:
         if not denial.recorded:
             detail = {"reason": str(denial)}
@@ -99,7 +102,6 @@ def audio_stream(request: HttpRequest, token: str) -> HttpResponse:
                 detail=detail,
             )
         return _protected(HttpResponse(str(denial), status=403, content_type="text/plain; charset=utf-8"))
-    clip = lease.clip
     # Once per link, not per Range request: a player fetches a clip in several ranges.
     if cache.add(f"audio-streamed:{link_id}", 1, timeout=settings.AUDIO_URL_SECONDS + 60):
         trail.record(Action.AUDIO_STREAMED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})

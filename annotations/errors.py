@@ -11,3 +11,11 @@ class TranscriptConflict(Exception):
     def __init__(self, current):
         super().__init__(f"the transcript is now at version {current.version if current else 0}")
         self.current = current
+
+
+class OnBreak(Exception):
+    """The reviewer's queue is paused for a break until `until`."""
+
+    def __init__(self, until):
+        super().__init__(f"on a break until {until:%H:%M} UTC")
+        self.until = until

@@ -85,6 +85,10 @@ class Clip(models.Model):
     locale = models.CharField(max_length=35)
     asr_text = models.TextField(blank=True)
     priority = models.SmallIntegerField(default=0, help_text="higher is reviewed sooner")
+    possible_distress = models.BooleanField(
+        default=False, help_text="the ingest pre-screen heard distress in the ASR text: warn before playback"
+    )
+    distress_reason = models.CharField(max_length=200, blank=True, help_text="which phrase the pre-screen matched")
     status = models.CharField(max_length=16, choices=ClipStatus.choices, default=ClipStatus.QUEUED)
     recorded_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
@@ -144,6 +148,7 @@ class LeaseOutcome(models.TextChoices):
     SUBMITTED = "submitted"
     RELEASED = "released"
     EXPIRED = "expired"
+    ESCALATED = "escalated"
 
 
 class ReleaseReason(models.TextChoices):

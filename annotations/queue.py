@@ -18,13 +18,18 @@ def reviewable_pool_ids(reviewer) -> list[int]:
     return sorted(pools.values_list("id", flat=True))
 
 
-def claimable_for(reviewer):
-    """Queued clips in queue order, minus those this reviewer skipped before."""
+def claimable_for(reviewer, *, avoid_distress: bool = False):
+    """Queued clips in queue order, minus those this reviewer skipped before.
+
+    With avoid_distress, "possible distress" clips are left for others (the reviewer opted out,
+    or has had their shift's share of them).
+    """
     skipped = Lease.objects.filter(clip=OuterRef("pk"), reviewer=reviewer, outcome=LeaseOutcome.RELEASED)
-    return Clip.objects.queued().filter(~Exists(skipped))
+    clips = Clip.objects.queued().filter(~Exists(skipped))
+    return clips.filter(possible_distress=False) if avoid_distress else clips
 
 
-def take_next_clip_id(reviewer, pool_ids: list[int]) -> int | None:
+def take_next_clip_id(reviewer, pool_ids: list[int], *, avoid_distress: bool = False) -> int | None:
     """Mark the first claimable clip of the reviewer's pools leased and return its id; None if there is none.
 
     Call inside transaction.atomic; the caller creates the Lease in the same transaction.
@@ -39,7 +44,11 @@ def take_next_clip_id(reviewer, pool_ids: list[int]) -> int | None:
     while True:
         heads = []
         for pool_id in pool_ids:
-            head = claimable_for(reviewer).filter(pool_id=pool_id).values_list("id", "priority", "received_at")
+            head = (
+                claimable_for(reviewer, avoid_distress=avoid_distress)
+                .filter(pool_id=pool_id)
+                .values_list("id", "priority", "received_at")
+            )
             if lock:
                 head = head.select_for_update(skip_locked=True, of=("self",))
             if (row := head.first()) is not None:

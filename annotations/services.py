@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotations import identity, queue
-from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.grants import grant_lease_access, revoke_lease_access
 from annotations.ingest import ClipMetadata, inspect_audio
 from annotations.models import (
@@ -31,6 +31,8 @@ from annotations.models import (
     audio_storage,
 )
 from annotations.transcripts import check_segments
+from escalations import prescreen
+from escalations.models import ReviewerWellbeing
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.security import volume
@@ -63,6 +65,7 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
     if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
         return IngestResult(IngestOutcome.DUPLICATE)
     facts = inspect_audio(audio_path, name=audio_name)
+    distress = prescreen.screen(metadata.asr_text, metadata.locale)
     storage = audio_storage()
     stored_name = uuid.uuid4().hex
     with audio_path.open("rb") as source:
@@ -82,7 +85,9 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
                 peaks_per_second=facts.peaks_per_second,
                 locale=metadata.locale,
                 asr_text=metadata.asr_text,
-                priority=metadata.priority,
+                priority=max(metadata.priority, settings.PRESCREEN_PRIORITY) if distress else metadata.priority,
+                possible_distress=distress is not None,
+                distress_reason=distress.reason if distress else "",
                 recorded_at=metadata.recorded_at,
             )
             SourceIdentity.objects.create(
@@ -98,7 +103,12 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
                 Action.CLIP_INGESTED,
                 object_type="clip",
                 object_id=clip.public_id,
-                detail={"format": facts.format, "duration_ms": facts.duration_ms, "pool": clip.pool.slug},
+                detail={
+                    "format": facts.format,
+                    "duration_ms": facts.duration_ms,
+                    "pool": clip.pool.slug,
+                    "possible_distress": clip.possible_distress,
+                },
             )
     except IntegrityError:
         # Another ingest of the same source_id committed between our check and our insert.
@@ -164,7 +174,8 @@ def lease_claim(*, reviewer) -> Lease | None:
     A reviewer never holds two leases (two tabs claiming at once get the same one), and no clip
     is ever leased to two reviewers (see annotations.queue). Only clips from pools the reviewer
     may review are offered. Taking a new clip counts towards the reviewer's volume limit and
-    raises VolumeLimitExceeded past it.
+    raises VolumeLimitExceeded past it; a reviewer on a break gets OnBreak. "Possible distress"
+    clips are left out for a reviewer who opted out of them or had DISTRESS_CLIPS_PER_SHIFT.
     """
     now = timezone.now()
     lease_expire_overdue(now=now)
@@ -181,7 +192,13 @@ def lease_claim(*, reviewer) -> Lease | None:
         pool_ids = queue.reviewable_pool_ids(reviewer)
         if not pool_ids:
             return None
-        clip_id = queue.take_next_clip_id(reviewer, pool_ids)
+        wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
+        if wellbeing is not None and wellbeing.is_paused(now):
+            raise OnBreak(wellbeing.paused_until)
+        avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
+            distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
+        )
+        clip_id = queue.take_next_clip_id(reviewer, pool_ids, avoid_distress=avoid_distress)
         if clip_id is None:
             return None
         volume.count(reviewer, "claim")
@@ -197,6 +214,12 @@ def lease_claim(*, reviewer) -> Lease | None:
             Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail={"lease": lease.public_id.hex}
         )
         return lease
+
+
+def distressing_leases_this_shift(reviewer, now: datetime) -> int:
+    """ "Possible distress" clips the reviewer was given in the last SHIFT_HOURS."""
+    since = now - timedelta(hours=settings.SHIFT_HOURS)
+    return Lease.objects.filter(reviewer=reviewer, started_at__gte=since, clip__possible_distress=True).count()
 
 
 def lease_release(*, lease: Lease, reason: str) -> None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotations import services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.audio import audio_url
-from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
@@ -54,6 +54,9 @@ def _claim_and_open(request: HttpRequest) -> HttpResponse:
         lease = services.lease_claim(reviewer=request.user)
     except VolumeLimitExceeded as limit:
         messages.error(request, str(limit))
+        return redirect("queue")
+    except OnBreak as paused:
+        messages.info(request, f"Your queue is paused for a break until {paused.until:%H:%M} UTC.")
         return redirect("queue")
     if lease is None:
         messages.info(request, "The queue is empty. Check back later.")

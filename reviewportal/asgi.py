@@ -17,9 +17,14 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from annotations.consumers import ReviewerEventsConsumer  # noqa: E402
+from escalations.consumers import DashboardConsumer  # noqa: E402
+from reviewportal import timers  # noqa: E402
+
+timers.start()  # the embedded default's background work; a no-op unless RUN_TIMERS_IN_PROCESS
 
 websocket_urlpatterns = [
     path("ws/reviewer/", ReviewerEventsConsumer.as_asgi()),
+    path("ws/supervise/escalations/", DashboardConsumer.as_asgi()),
 ]
 
 application = ProtocolTypeRouter(

@@ -297,6 +297,41 @@ if not 100 <= PEAKS_PER_SECOND <= 200:
 # The multipart ingest body holds one clip; allow its byte limit plus room for the metadata.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# --- Escalations -----------------------------------------------------------------------------
+# Seconds the owner has to acknowledge a case, by severity (S1 imminent danger / medical
+# emergency, S2 child safety / violence, S3 the rest); a missed deadline goes to the next tier.
+ESCALATION_ACK_SECONDS = {
+    1: env_int("ESCALATION_ACK_SECONDS_S1", 5 * 60),
+    2: env_int("ESCALATION_ACK_SECONDS_S2", 15 * 60),
+    3: env_int("ESCALATION_ACK_SECONDS_S3", 24 * 60 * 60),
+}
+ESCALATION_DEADLINE_CHECK_SECONDS = env_int("ESCALATION_DEADLINE_CHECK_SECONDS", 15)
+LEGAL_HOLD_DAYS = env_int("LEGAL_HOLD_DAYS", 365)  # after a case closes, its clip stays held this long
+IDENTITY_REVEAL_SECONDS = env_int("IDENTITY_REVEAL_SECONDS", 15 * 60)
+PRESCREEN_PRIORITY = env_int("PRESCREEN_PRIORITY", 90)  # "possible distress" clips are reviewed this soon
+# Reviewers are looked after: a break after flagging, a contact, a cap on distressing clips.
+WELLBEING_BREAK_SECONDS = env_int("WELLBEING_BREAK_SECONDS", 10 * 60)
+WELLBEING_SUPPORT_CONTACT = env_str(
+    "WELLBEING_SUPPORT_CONTACT", "Employee assistance line (24 h, confidential): ask your supervisor for the number"
+)
+DISTRESS_CLIPS_PER_SHIFT = env_int("DISTRESS_CLIPS_PER_SHIFT", 5)
+SHIFT_HOURS = env_int("SHIFT_HOURS", 9)
+
+# Background work. Production: Celery workers and beat on Redis (REDIS_URL). The embedded default
+# runs the same task functions on a timer thread inside the web process (RUN_TIMERS_IN_PROCESS,
+# which `make demo` sets), and tests call them directly with the clock under their control.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "reviewportal")
+CELERY_BEAT_SCHEDULE = {
+    "enforce-escalation-deadlines": {
+        "task": "escalations.tasks.enforce_deadlines",
+        "schedule": float(ESCALATION_DEADLINE_CHECK_SECONDS),
+    },
+    "expire-leases": {"task": "annotations.tasks.expire_leases", "schedule": 60.0},
+}
+RUN_TIMERS_IN_PROCESS = env_bool("RUN_TIMERS_IN_PROCESS", False)
+
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

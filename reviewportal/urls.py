@@ -14,6 +14,7 @@ admin.site.__class__ = ReviewportalAdminSite
 api_urlpatterns = [
     path("", include("annotations.api.urls")),
     path("", include("reviewportal.accounts.api_urls")),
+    path("", include("escalations.api_urls")),
     path("schema", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("admin/logout/", LogoutView.as_view(), name="admin-logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urlpatterns)),
+    path("", include("escalations.urls")),
     path("", include("annotations.urls")),
 ]
 

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from annotations import services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.audio import audio_url
-from annotations.errors import LeaseEnded, TranscriptConflict
+from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
 from annotations.models import Clip, ReleaseReason, TranscriptRevision
 from annotations.transcripts import Tag
@@ -114,6 +114,7 @@ class ClipOutputSerializer(serializers.Serializer):
     channels = serializers.IntegerField()
     locale = serializers.CharField()
     asr_text = serializers.CharField()
+    possible_distress = serializers.BooleanField(help_text="the pre-screen heard distress: warn, and start quietly")
     peaks = PeaksSerializer(source="*")
     version = serializers.SerializerMethodField(help_text="the latest transcript version; 0 before the first save")
     transcript = serializers.SerializerMethodField()
@@ -159,12 +160,19 @@ class ClaimView(APIView):
             200: OutputSerializer,
             204: OpenApiResponse(description="The queue is empty."),
             403: NOT_SIGNED_IN,
+            409: OpenApiResponse(
+                DetailSerializer, description="Your queue is paused for a break (paused_until says until when)."
+            ),
             429: TOO_MUCH,
         },
         summary="Lease the next clip (or get back the one you hold)",
     )
     def post(self, request):
-        lease = services.lease_claim(reviewer=request.user)
+        try:
+            lease = services.lease_claim(reviewer=request.user)
+        except OnBreak as paused:
+            detail = f"Your queue is paused for a break until {paused.until:%H:%M} UTC"
+            return Response({"detail": detail, "paused_until": paused.until}, status=status.HTTP_409_CONFLICT)
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         clip = clip_for_user(request.user, lease.clip.public_id)

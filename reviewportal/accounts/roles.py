@@ -6,6 +6,7 @@ REVIEWERS = "reviewers"
 SUPERVISORS = "supervisors"
 AUDITORS = "auditors"
 ESCALATION_TEAM = "escalation_team"
+ESCALATION_LEADS = "escalation_leads"
 
 # role -> model permissions ("app_label.codename") the group holds. Per-clip access is never a
 # model permission: it follows the lease (see annotations.access).
@@ -19,14 +20,22 @@ ROLES: dict[str, list[str]] = {
         "annotations.add_clippool",
         "annotations.change_clippool",
         "audit.view_activity",
+        "escalations.handle_escalation",
     ],
-    AUDITORS: ["audit.view_accessevent", "audit.export_accessevent", "audit.view_activity"],
-    ESCALATION_TEAM: [],
+    AUDITORS: [
+        "audit.view_accessevent",
+        "audit.export_accessevent",
+        "audit.view_activity",
+        "escalations.view_escalation",
+        "escalations.view_identityrequest",
+    ],
+    ESCALATION_TEAM: [],  # per-clip grants only, given when a case opens (escalations.services)
+    ESCALATION_LEADS: ["escalations.handle_escalation"],  # the next tier when a deadline is missed
 }
 
 
 # The app migrated last among those ROLES names permissions of (INSTALLED_APPS order).
-ROLES_SYNCED_AFTER = "annotations"
+ROLES_SYNCED_AFTER = "escalations"
 
 
 def sync_roles() -> None:

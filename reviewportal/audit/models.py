@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     IDENTITY_REQUESTED = "identity_requested"
     IDENTITY_APPROVED = "identity_approved"
     IDENTITY_REVEALED = "identity_revealed"
+    DUTY_CHANGED = "duty_changed"
 
 
 class Outcome(models.TextChoices):

@@ -42,7 +42,7 @@ def test_ingest_records_clip_ingested_naming_the_command(make_clips):
     event = one(Action.CLIP_INGESTED)
     assert (event.object_type, event.object_id) == ("clip", str(clip.public_id))
     assert event.actor_user_id is None and event.actor_label == "manage.py ingest_clips"
-    assert event.detail == {"format": "WAV", "duration_ms": 2000, "pool": "locale-en-us"}
+    assert event.detail == {"format": "WAV", "duration_ms": 2000, "pool": "locale-en-us", "possible_distress": False}
 
 
 def test_ingest_through_the_api_names_the_service_token(tmp_path):

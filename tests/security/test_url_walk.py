@@ -52,11 +52,27 @@ ALLOWED |= {
 }
 
 ALLOWED |= {("supervisor", "GET", "activity"), ("auditor", "GET", "activity")}
+# Escalations: reviewers see their own flags and look after themselves; supervisors run cases.
+ALLOWED |= {
+    ("reviewer", "GET", "my-escalations"),
+    ("reviewer", "GET", "after-flag"),
+    ("reviewer", "GET", "api-my-escalations"),
+    ("reviewer", "GET", "api-my-wellbeing"),
+    ("reviewer", "POST", "api-my-break"),
+    ("reviewer", "DELETE", "api-my-break"),
+    ("supervisor", "GET", "escalation-dashboard"),
+    ("supervisor", "GET", "escalation"),
+    ("supervisor", "GET", "api-escalations"),
+    ("supervisor", "GET", "api-escalation"),
+    ("supervisor", "GET", "api-wellbeing-summary"),
+    ("supervisor", "POST", "api-identity-approve"),  # another supervisor's request: approving is their job
+}
 # Supervisors manage pools and their object permissions in the admin: every page of that model.
 # Auditors read the access trail there (and only read: their other methods are refused).
 ALLOWED_PREFIXES = {
     ("supervisor", "*", "admin:annotations_clippool_"),
     ("auditor", "GET", "admin:audit_accessevent_"),
+    ("auditor", "GET", "admin:escalations_"),
 }
 
 
@@ -99,12 +115,32 @@ def fill(template: str, samples: dict) -> str:
 
 @pytest.fixture
 def world(other_reviewer, reviewer, supervisor, auditor, make_clips, django_user_model):
-    """Another reviewer holds the only clip; every parameter points at their things."""
-    [clip] = make_clips(1)
+    """Another reviewer flagged one clip and holds the other; another supervisor asked who was
+    recorded. Every parameter points at their things."""
+    from django.contrib.auth.models import Group
+
+    from escalations import services as escalation_services
+    from escalations.models import Escalation
+
+    make_clips(2)
     holder = signed_in(other_reviewer)
+    flagged = holder.post("/api/v1/queue/claim").json()["clip"]["id"]
+    holder.post(
+        f"/api/v1/clips/{flagged}/escalations",
+        {"category": "other_distress", "start_ms": 0, "end_ms": 500},
+        format="json",
+    )
     body = holder.post("/api/v1/queue/claim").json()
+    case = Escalation.objects.get()
+    colleague = django_user_model.objects.create_user("sven")
+    colleague.groups.add(Group.objects.get(name="supervisors"))
+    identity_request = escalation_services.identity_request(
+        case=case, by=colleague, justification="the referral to child protection needs the account"
+    )
     samples = {
-        "clip_id": clip.public_id,
+        "clip_id": body["clip"]["id"],
+        "case_id": case.public_id,
+        "request_id": identity_request.public_id,
         "lease_id": body["lease"]["id"],
         "token": urlsplit(body["clip"]["audio_url"]).path.rsplit("/", 1)[1],
         "user_id": other_reviewer.pk,

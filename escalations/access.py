@@ -1,0 +1,55 @@
+"""The one way views reach a case or an identity request: Http404 (and a recorded denial) otherwise."""
+
+import uuid
+
+from django.http import Http404
+
+from escalations.models import Escalation, IdentityRequest
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
+
+
+def _denied(object_type: str, object_id) -> Http404:
+    trail.record(
+        Action.PERMISSION_DENIED,
+        outcome=Outcome.DENIED,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        detail={"perm": "handle_escalation"},
+    )
+    return Http404(f"No such {object_type.replace('_', ' ')}")
+
+
+def _uuid(value, object_type: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise _denied(object_type, value) from None
+
+
+def case_for_user(user, public_id) -> Escalation:
+    """The case, for supervisors and escalation leads; anyone else gets 404."""
+    if not user.is_authenticated or not user.has_perm("escalations.handle_escalation"):
+        raise _denied("escalation", public_id)
+    case = (
+        Escalation.objects.with_current()
+        .select_related("clip", "raised_by")
+        .filter(public_id=_uuid(public_id, "escalation"))
+        .first()
+    )
+    if case is None:
+        raise _denied("escalation", public_id)
+    return case
+
+
+def identity_request_for_user(user, public_id) -> IdentityRequest:
+    if not user.is_authenticated or not user.has_perm("escalations.handle_escalation"):
+        raise _denied("identity_request", public_id)
+    found = (
+        IdentityRequest.objects.select_related("escalation")
+        .filter(public_id=_uuid(public_id, "identity_request"))
+        .first()
+    )
+    if found is None:
+        raise _denied("identity_request", public_id)
+    return found

@@ -1,0 +1,30 @@
+"""The supervisors' live dashboard: cases as they open, change and miss deadlines."""
+
+from channels.db import database_sync_to_async
+
+from escalations.notify import SUPERVISORS_GROUP
+from reviewportal.accounts.roles import SUPERVISORS
+from reviewportal.accounts.websocket import VerifiedConsumer
+
+
+class DashboardConsumer(VerifiedConsumer):
+    role = SUPERVISORS
+
+    async def joined(self) -> None:
+        await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
+        await self.send_json({"type": "hello", "cases": await self._open_cases()})
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
+
+    async def dashboard_event(self, message):
+        await self.send_json(message["event"])
+
+    async def receive_json(self, content, **kwargs):
+        return  # one-way: steps are taken through the API, where they are checked and recorded
+
+    @database_sync_to_async
+    def _open_cases(self) -> list[dict]:
+        from escalations.selectors import open_cases_for_dashboard
+
+        return open_cases_for_dashboard()

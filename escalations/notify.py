@@ -1,0 +1,62 @@
+"""Live messages about cases, sent only after the transaction that caused them commits.
+
+Supervisors' dashboards listen on the SUPERVISORS_GROUP channel group; the reviewer who flagged
+hears about their own case (received, acknowledged, closed) on their reviewer group, and nothing
+more about it.
+"""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from annotations.consumers import reviewer_events_group
+
+SUPERVISORS_GROUP = "escalations.supervisors"
+
+
+def _send(group: str, message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is not None:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def case_payload(case, event) -> dict:
+    """What a dashboard shows of a case: no audio, no transcript, no identity."""
+    owner = event.owner
+    return {
+        "type": "case",
+        "id": str(case.public_id),
+        "clip": str(case.clip.public_id),
+        "category": case.category,
+        "severity": case.severity,
+        "state": event.to_state,
+        "owner": owner.get_username() if owner else None,
+        "tier": event.tier,
+        "deadline": event.deadline.isoformat() if event.deadline else None,
+        "event": event.kind,
+        "at": event.at.isoformat(),
+        "opened_at": case.created_at.isoformat(),
+    }
+
+
+def case_changed_on_commit(case, event) -> None:
+    payload = case_payload(case, event)
+    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+
+
+def identity_requested_on_commit(case, request) -> None:
+    payload = {"type": "identity_request", "id": str(request.public_id), "case": str(case.public_id)}
+    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+
+
+def duty_changed_on_commit(supervisor, on_duty: bool) -> None:
+    payload = {"type": "duty", "supervisor": supervisor.get_username(), "on_duty": on_duty}
+    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+
+
+def reviewer_on_commit(reviewer_id: int, case, status: str) -> None:
+    """Tell the reviewer who flagged that their case was received, acknowledged or closed."""
+    payload = {"type": f"escalation.{status}", "case": str(case.public_id)}
+    transaction.on_commit(
+        lambda: _send(reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": payload})
+    )
