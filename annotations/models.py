@@ -24,6 +24,14 @@ class ClipStatus(models.TextChoices):
     PURGED = "purged"
 
 
+class PurgeReason(models.TextChoices):
+    OPTED_OUT = "opted_out", "the person opted out of human review"
+    DELETION_REQUEST = "deletion_request", "the person asked for deletion"
+    RETENTION = "retention", "kept as long as the retention settings allow"
+    UNREVIEWED = "unreviewed", "never reviewed within the retention period"
+    FALSE_WAKE = "false_wake", "not addressed to the assistant"
+
+
 class AudioFormat(models.TextChoices):
     WAV = "WAV"
     FLAC = "FLAC"
@@ -93,6 +101,11 @@ class Clip(models.Model):
     recorded_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    audio_deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="audio and peaks are gone (retention, false wake, opt-out, deletion)"
+    )
+    purged_at = models.DateTimeField(null=True, blank=True, help_text="the clip is a tombstone: public id, when, why")
+    purge_reason = models.CharField(max_length=32, choices=PurgeReason.choices, blank=True)
     final_revision = models.OneToOneField(
         "TranscriptRevision", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -108,6 +121,9 @@ class Clip(models.Model):
             models.Index(
                 "pool", F("priority").desc(), "received_at", "id", name="clip_queue_order", condition=Q(status="queued")
             ),
+            # The transcript export's keyset and the retention purge's walk.
+            models.Index(fields=["submitted_at", "id"], name="clip_submitted", condition=Q(status="submitted")),
+            models.Index(fields=["received_at"], name="clip_waiting", condition=Q(status__in=["queued", "leased"])),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +135,17 @@ class Clip(models.Model):
     @property
     def audio_content_type(self) -> str:
         return {"WAV": "audio/wav", "FLAC": "audio/flac", "OGG": "audio/ogg", "MP3": "audio/mpeg"}[self.audio_format]
+
+
+class OptOut(models.Model):
+    """An account whose recordings must never be reviewed. Only a keyed hash of the account id is kept."""
+
+    account_id_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=32, help_text="api, command, deletion request")
+
+    def __str__(self) -> str:
+        return f"opt-out {self.account_id_hash[:12]}…"
 
 
 class SourceIdentity(models.Model):
@@ -149,6 +176,7 @@ class LeaseOutcome(models.TextChoices):
     RELEASED = "released"
     EXPIRED = "expired"
     ESCALATED = "escalated"
+    WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge
 
 
 class ReleaseReason(models.TextChoices):

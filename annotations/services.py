@@ -26,11 +26,12 @@ from annotations.models import (
     ClipStatus,
     Lease,
     LeaseOutcome,
+    OptOut,
     SourceIdentity,
     TranscriptRevision,
     audio_storage,
 )
-from annotations.transcripts import check_segments
+from annotations.transcripts import Tag, check_segments
 from escalations import prescreen
 from escalations.models import ReviewerWellbeing
 from reviewportal.audit import trail
@@ -55,11 +56,15 @@ class IngestResult:
 def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) -> IngestResult:
     """Store one clip and, apart from it, who was recorded; or drop it as opted out or duplicate.
 
-    An opted-out clip is dropped before its audio is even opened. The audio file is written
+    An opted-out clip (by its line, or because the account opted out earlier) is dropped before
+    its audio is even opened. The audio file is written
     before the rows and removed again if they are not committed, so a refused or crashing clip
     leaves neither a row nor a file. Raises annotations.ingest.IngestError for bad audio.
     """
-    if metadata.human_review_opt_out:
+    if (
+        metadata.human_review_opt_out
+        or OptOut.objects.filter(account_id_hash=identity.keyed_hash(metadata.account_id)).exists()
+    ):
         return IngestResult(IngestOutcome.OPTED_OUT)
     source_id_hash = identity.keyed_hash(metadata.source_id)
     if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
@@ -299,6 +304,10 @@ def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevisi
             raise TranscriptConflict(latest)
         Clip.objects.filter(pk=locked.clip_id).update(final_revision=latest, submitted_at=now)
         _close_lease(locked, outcome=LeaseOutcome.SUBMITTED, now=now, clip_status=ClipStatus.SUBMITTED)
+        if Tag.NOT_ADDRESSED in latest.tags:
+            from annotations.privacy import false_wake_submitted  # privacy builds on these services' models
+
+            false_wake_submitted(locked.clip, now)
         detail = {"version": latest.version, "lease": locked.public_id.hex}
         trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
     return latest

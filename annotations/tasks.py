@@ -10,3 +10,13 @@ def expire_leases() -> int:
     while expired := services.lease_expire_overdue():
         total += expired
     return total
+
+
+@shared_task(name="annotations.tasks.purge_expired")
+def purge_expired() -> dict:
+    """Apply the retention settings (beat: hourly). Legal holds are never touched."""
+    from dataclasses import asdict
+
+    from annotations.privacy import purge_expired as run
+
+    return asdict(run())

@@ -329,8 +329,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(ESCALATION_DEADLINE_CHECK_SECONDS),
     },
     "expire-leases": {"task": "annotations.tasks.expire_leases", "schedule": 60.0},
+    "purge-expired": {"task": "annotations.tasks.purge_expired", "schedule": 60.0 * 60},
 }
 RUN_TIMERS_IN_PROCESS = env_bool("RUN_TIMERS_IN_PROCESS", False)
+
+# --- Retention of what people said ------------------------------------------------------------
+AUDIO_RETENTION_DAYS = env_int("AUDIO_RETENTION_DAYS", 30)  # after submit: audio and peaks go
+TRANSCRIPT_RETENTION_DAYS = env_int("TRANSCRIPT_RETENTION_DAYS", 365)  # after submit: the clip becomes a tombstone
+UNREVIEWED_RETENTION_DAYS = env_int("UNREVIEWED_RETENTION_DAYS", 14)  # after arrival, if nobody reviewed it
+if TRANSCRIPT_RETENTION_DAYS < AUDIO_RETENTION_DAYS:
+    raise ImproperlyConfigured("TRANSCRIPT_RETENTION_DAYS must be at least AUDIO_RETENTION_DAYS")
+EXPORT_PAGE_SIZE = env_int("EXPORT_PAGE_SIZE", 100)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

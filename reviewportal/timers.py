@@ -33,9 +33,11 @@ def start() -> None:
     if not settings.RUN_TIMERS_IN_PROCESS or _started.is_set():
         return
     _started.set()
+    from annotations.privacy import purge_expired
     from annotations.services import lease_expire_overdue
     from escalations.services import enforce_deadlines
 
     _every(settings.ESCALATION_DEADLINE_CHECK_SECONDS, enforce_deadlines, "escalation deadlines")
     _every(60, lease_expire_overdue, "lease expiry")
+    _every(60 * 60, purge_expired, "retention purge")
     logger.info("in-process timers started (embedded default)")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotations.api import views
+from annotations.api import integrations, views
 
 urlpatterns = [
     path("queue/claim", views.ClaimView.as_view(), name="api-queue-claim"),
@@ -10,4 +10,7 @@ urlpatterns = [
     path("clips/<uuid:clip_id>/transcript", views.TranscriptSaveView.as_view(), name="api-clip-transcript"),
     path("clips/<uuid:clip_id>/submit", views.ClipSubmitView.as_view(), name="api-clip-submit"),
     path("ingest/clips", views.IngestClipView.as_view(), name="api-ingest-clips"),
+    path("integrations/opt-outs", integrations.OptOutView.as_view(), name="api-opt-outs"),
+    path("integrations/deletions", integrations.DeletionView.as_view(), name="api-deletions"),
+    path("integrations/transcripts", integrations.TranscriptExportView.as_view(), name="api-transcripts"),
 ]

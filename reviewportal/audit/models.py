@@ -40,6 +40,13 @@ class Action(models.TextChoices):
     IDENTITY_APPROVED = "identity_approved"
     IDENTITY_REVEALED = "identity_revealed"
     DUTY_CHANGED = "duty_changed"
+    # Privacy of the people recorded
+    OPT_OUT_RECORDED = "opt_out_recorded"
+    DELETION_REQUESTED = "deletion_requested"
+    CLIP_WITHDRAWN = "clip_withdrawn"
+    CLIP_PURGED = "clip_purged"
+    AUDIO_DELETED = "audio_deleted"
+    CLIP_DROPPED_OPTED_OUT = "clip_dropped_opted_out"
 
 
 class Outcome(models.TextChoices):

@@ -4,15 +4,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_refuse_update_and_delete'),
+        ("audit", "0002_refuse_update_and_delete"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='accessevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'Login'), ('login_failed', 'Login Failed'), ('logout', 'Logout'), ('otp_verified', 'Otp Verified'), ('otp_failed', 'Otp Failed'), ('otp_enrolled', 'Otp Enrolled'), ('backup_codes_issued', 'Backup Codes Issued'), ('lockout', 'Lockout'), ('device_reset', 'Device Reset'), ('session_expired', 'Session Expired'), ('clip_ingested', 'Clip Ingested'), ('clip_claimed', 'Clip Claimed'), ('clip_viewed', 'Clip Viewed'), ('audio_token_issued', 'Audio Token Issued'), ('audio_streamed', 'Audio Streamed'), ('transcript_saved', 'Transcript Saved'), ('clip_submitted', 'Clip Submitted'), ('lease_released', 'Lease Released'), ('lease_renewed', 'Lease Renewed'), ('lease_expired', 'Lease Expired'), ('permission_denied', 'Permission Denied'), ('rate_limited', 'Rate Limited'), ('service_token_issued', 'Service Token Issued'), ('service_token_revoked', 'Service Token Revoked'), ('admin_viewed', 'Admin Viewed'), ('exported', 'Exported'), ('activity_viewed', 'Activity Viewed'), ('escalation_opened', 'Escalation Opened'), ('escalation_transition', 'Escalation Transition'), ('escalation_commented', 'Escalation Commented'), ('escalation_viewed', 'Escalation Viewed'), ('identity_requested', 'Identity Requested'), ('identity_approved', 'Identity Approved'), ('identity_revealed', 'Identity Revealed'), ('duty_changed', 'Duty Changed')], max_length=40),
+            model_name="accessevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Login"),
+                    ("login_failed", "Login Failed"),
+                    ("logout", "Logout"),
+                    ("otp_verified", "Otp Verified"),
+                    ("otp_failed", "Otp Failed"),
+                    ("otp_enrolled", "Otp Enrolled"),
+                    ("backup_codes_issued", "Backup Codes Issued"),
+                    ("lockout", "Lockout"),
+                    ("device_reset", "Device Reset"),
+                    ("session_expired", "Session Expired"),
+                    ("clip_ingested", "Clip Ingested"),
+                    ("clip_claimed", "Clip Claimed"),
+                    ("clip_viewed", "Clip Viewed"),
+                    ("audio_token_issued", "Audio Token Issued"),
+                    ("audio_streamed", "Audio Streamed"),
+                    ("transcript_saved", "Transcript Saved"),
+                    ("clip_submitted", "Clip Submitted"),
+                    ("lease_released", "Lease Released"),
+                    ("lease_renewed", "Lease Renewed"),
+                    ("lease_expired", "Lease Expired"),
+                    ("permission_denied", "Permission Denied"),
+                    ("rate_limited", "Rate Limited"),
+                    ("service_token_issued", "Service Token Issued"),
+                    ("service_token_revoked", "Service Token Revoked"),
+                    ("admin_viewed", "Admin Viewed"),
+                    ("exported", "Exported"),
+                    ("activity_viewed", "Activity Viewed"),
+                    ("escalation_opened", "Escalation Opened"),
+                    ("escalation_transition", "Escalation Transition"),
+                    ("escalation_commented", "Escalation Commented"),
+                    ("escalation_viewed", "Escalation Viewed"),
+                    ("identity_requested", "Identity Requested"),
+                    ("identity_approved", "Identity Approved"),
+                    ("identity_revealed", "Identity Revealed"),
+                    ("duty_changed", "Duty Changed"),
+                ],
+                max_length=40,
+            ),
         ),
     ]

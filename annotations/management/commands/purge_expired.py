@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+from tqdm import tqdm
+
+from annotations import privacy
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply the retention settings once: audio AUDIO_RETENTION_DAYS after submit, transcripts "
+        "TRANSCRIPT_RETENTION_DAYS after submit, never-reviewed clips UNREVIEWED_RETENTION_DAYS after arrival. "
+        "Never touches a clip on legal hold. Production runs it hourly in Celery beat."
+    )
+
+    def handle(self, *args, **options):
+        total = privacy.pending_purge_count()
+        with tqdm(total=total, unit="clip", desc="purging", file=self.stderr._out, disable=None) as bar:
+            counts = privacy.purge_expired(progress=bar.update)
+        self.stdout.write(
+            f"audio deleted {counts.audio_deleted}, transcripts deleted {counts.transcripts_deleted}, "
+            f"unreviewed expired {counts.unreviewed_expired}, held {counts.held}, files retried {counts.files_retried}"
+        )

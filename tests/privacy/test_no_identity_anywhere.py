@@ -1,0 +1,111 @@
+"""Promise 4: reviewers never see who was recorded. Every role walks every page and API answer
+around a demo clip being worked, and the bytes are searched for the demo identities."""
+
+import io
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+from guardian.shortcuts import assign_perm
+
+from annotations.models import ClipPool
+from tests.conftest import signed_in
+from tests.security.test_url_walk import METHODS, every_endpoint, fill
+
+pytestmark = pytest.mark.django_db
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "manifest.jsonl"
+
+
+def demo_identities() -> set[str]:
+    values = set()
+    for line in DEMO.read_text().splitlines():
+        entry = json.loads(line)
+        values |= {entry["account_id"], entry["first_name"], entry["device_serial"], entry["source_id"]}
+    return {value for value in values if value}
+
+
+@pytest.fixture
+def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
+    call_command("ingest_clips", str(DEMO), stdout=io.StringIO(), stderr=io.StringIO())
+    for pool in ClipPool.objects.all():
+        assign_perm("annotations.review_pool", Group.objects.get(name="reviewers"), pool)
+    supervisor.groups.add(Group.objects.get_or_create(name="escalation_team")[0])
+    worker = signed_in(reviewer)
+    answers = [worker.post("/api/v1/queue/claim")]
+    clip_id = answers[0].json()["clip"]["id"]
+    lease_id = answers[0].json()["lease"]["id"]
+    answers.append(worker.get(f"/api/v1/clips/{clip_id}"))
+    answers.append(
+        worker.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "a draft", "base_version": 0}, format="json")
+    )
+    # A second clip is flagged, so case pages and the dashboard have something to show.
+    holder = signed_in(other_reviewer)
+    flagged = holder.post("/api/v1/queue/claim").json()["clip"]["id"]
+    answers.append(
+        holder.post(
+            f"/api/v1/clips/{flagged}/escalations",
+            {"category": "child_safety", "start_ms": 0, "end_ms": 500},
+            format="json",
+        )
+    )
+    from escalations.models import Escalation
+
+    samples = {
+        "clip_id": clip_id,
+        "lease_id": lease_id,
+        "token": urlsplit(answers[1].json()["audio_url"]).path.rsplit("/", 1)[1],
+        "case_id": Escalation.objects.get().public_id,
+        "request_id": "00000000-0000-4000-8000-000000000000",
+        "user_id": reviewer.pk,
+        "object_id": "1",
+        "id": "1",
+        "pk": "1",
+        "object_pk": "1",
+        "group_id": "1",
+        "app_label": "annotations",
+        "content_type_id": "1",
+        "url": "nothing-here",
+    }
+    return worker, samples, answers
+
+
+def test_no_page_or_api_answer_names_who_was_recorded(demo_world, reviewer, supervisor, auditor):
+    worker, samples, answers = demo_world
+    secrets = demo_identities()
+    assert len(secrets) > 30
+    people = {
+        "reviewer": lambda: worker,
+        "supervisor": lambda: signed_in(supervisor, Client),
+        "auditor": lambda: signed_in(auditor, Client),
+        "anonymous": Client,
+    }
+    leaks, walked = [], 0
+    for response in answers:
+        walked += 1
+        leaks += [f"the reviewer's own API answer leaks {s!r}" for s in secrets if s in response.content.decode()]
+    for template, name in every_endpoint():
+        if name in {"logout", "admin-logout"}:
+            continue  # would end the session the walk needs
+        url = fill(template, samples)
+        for who, client_for in people.items():
+            for method in METHODS:
+                client = client_for()
+                client.raise_request_exception = False
+                response = getattr(client, method)(url)
+                walked += 1
+                if response.get("Content-Type", "").startswith("audio/"):
+                    body = ""  # the recording itself; its headers are still searched below
+                else:
+                    body = (
+                        b"".join(response.streaming_content).decode(errors="replace")
+                        if response.streaming
+                        else response.content.decode(errors="replace")
+                    )
+                headers = str(response.headers)
+                leaks += [f"{method.upper()} {url} as {who} leaks {s!r}" for s in secrets if s in body or s in headers]
+    assert walked > 500
+    assert leaks == []

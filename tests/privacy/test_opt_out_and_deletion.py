@@ -1,0 +1,240 @@
+"""Promise 4: an opt-out or a deletion request takes effect at once, even mid-lease."""
+
+import io
+import json
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from annotations.models import (
+    Clip,
+    ClipStatus,
+    ClipUserObjectPermission,
+    Lease,
+    OptOut,
+    SourceIdentity,
+    TranscriptRevision,
+)
+from reviewportal.audit.models import AccessEvent, Action
+from reviewportal.integrations.models import ServiceToken
+from tests.audio_files import metadata, write_audio
+
+# Real commits: audio files are removed after the transaction commits, and that must be seen.
+pytestmark = pytest.mark.django_db(transaction=True)
+ACCOUNT = "ACCT-TEST-0001"
+
+
+def token_client(*scopes) -> APIClient:
+    _, plaintext = ServiceToken.issue(name=f"upstream-{uuid.uuid4().hex[:8]}", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    return client
+
+
+def opt_out(account=ACCOUNT):
+    return token_client("opt_out").post("/api/v1/integrations/opt-outs", {"account_id": account}, format="json")
+
+
+def audio_files(root):
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+def three_clips(make_clips):
+    """Three clips of ACCT-TEST-0001 and one of someone else."""
+    mine = make_clips(3)
+    [theirs] = make_clips(1, account_id="ACCT-OTHER-9", first_name="Bertil", device_serial="SER-OTHER")
+    return mine, theirs
+
+
+def test_an_opt_out_removes_every_unreviewed_clip_of_the_account_at_once(three_clips, audio_root):
+    mine, theirs = three_clips
+
+    response = opt_out()
+
+    assert response.status_code == 200
+    assert sorted(response.json()["done"]) == sorted(str(c.public_id) for c in mine)
+    assert response.json()["held"] == []
+    for clip in Clip.objects.filter(pk__in=[c.pk for c in mine]):
+        assert clip.status == ClipStatus.PURGED and clip.purge_reason == "opted_out"
+        assert bytes(clip.peaks) == b"" and clip.audio_name == "" and clip.asr_text == ""
+        assert clip.audio_deleted_at is not None and clip.purged_at is not None
+    assert not SourceIdentity.objects.filter(clip__in=mine).exists()
+    assert Clip.objects.get(pk=theirs.pk).status == ClipStatus.QUEUED
+    assert len(audio_files(audio_root)) == 1  # only the other account's file is left
+    assert OptOut.objects.count() == 1 and ACCOUNT not in json.dumps(list(OptOut.objects.values()), default=str)
+
+
+def test_a_clip_being_listened_to_is_withdrawn_mid_lease(three_clips, reviewer_client):
+    body = reviewer_client.post("/api/v1/queue/claim").json()
+    clip_id, audio_path = body["clip"]["id"], urlsplit(body["clip"]["audio_url"]).path
+    assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=0-99").status_code == 206
+
+    opt_out()
+
+    assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=100-199").status_code == 403
+    assert reviewer_client.get(f"/api/v1/clips/{clip_id}").status_code == 404
+    saved = reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json")
+    assert saved.status_code == 404
+    assert Lease.objects.get().outcome == "withdrawn"
+    assert not ClipUserObjectPermission.objects.exists()
+
+
+def test_the_reviewers_open_page_is_told_the_clip_was_withdrawn(three_clips, reviewer_client):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from annotations.consumers import reviewer_events_group
+
+    reviewer_client.post("/api/v1/queue/claim")
+    reviewer_id = Lease.objects.get().reviewer_id
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(reviewer_events_group(reviewer_id), channel)
+
+    opt_out()
+
+    message = async_to_sync(layer.receive)(channel)
+    assert message["event"]["type"] == "lease.withdrawn" and message["event"]["reason"] == "opted_out"
+
+
+def test_later_ingests_for_the_account_are_dropped_as_opted_out(three_clips, tmp_path):
+    opt_out()
+    write_audio(tmp_path / "late.wav")
+    client = token_client("ingest")
+    with (tmp_path / "late.wav").open("rb") as audio:
+        response = client.post(
+            "/api/v1/ingest/clips", {"audio": audio, "metadata": json.dumps(metadata("late-one"))}, format="multipart"
+        )
+    assert response.json() == {"outcome": "opted_out", "id": None}
+
+
+def test_reviewed_clips_stay_after_an_opt_out_until_retention(three_clips, reviewer_client):
+    clip_id = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "done", "base_version": 0}, format="json")
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+
+    report = opt_out().json()
+
+    assert clip_id not in report["done"] and report["untouched"] == 1
+    assert Clip.objects.get(public_id=clip_id).status == ClipStatus.SUBMITTED
+
+
+def test_clips_on_legal_hold_are_kept_and_listed(three_clips, reviewer_client, supervisor):
+    clip_id = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    flag = {"category": "child_safety", "start_ms": 0, "end_ms": 500}
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/escalations", flag, format="json")  # the open case holds it
+
+    report = opt_out().json()
+    deletion = (
+        token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json").json()
+    )
+
+    assert report["held"] == [clip_id] and deletion["held"] == [clip_id]
+    held = Clip.objects.get(public_id=clip_id)
+    assert held.audio_name and bytes(held.peaks) and SourceIdentity.objects.filter(clip=held).exists()
+
+
+def test_a_deletion_request_removes_audio_transcripts_and_identity_and_leaves_tombstones(
+    three_clips, reviewer_client, audio_root
+):
+    mine, theirs = three_clips
+    clip_id = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    reviewer_client.put(
+        f"/api/v1/clips/{clip_id}/transcript", {"text": "my address is", "base_version": 0}, format="json"
+    )
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+
+    response = token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json")
+
+    assert response.status_code == 200 and len(response.json()["done"]) == 3
+    assert not TranscriptRevision.objects.filter(clip__in=mine).exists()
+    assert not SourceIdentity.objects.filter(clip__in=mine).exists()
+    tombstone = Clip.objects.get(public_id=clip_id)
+    assert (tombstone.status, tombstone.purge_reason, tombstone.final_revision) == ("purged", "deletion_request", None)
+    assert tombstone.purged_at is not None and tombstone.public_id
+    assert Clip.objects.get(pk=theirs.pk).status == ClipStatus.QUEUED
+    assert len(audio_files(audio_root)) == 1
+    assert OptOut.objects.exists()
+    everything = json.dumps(list(AccessEvent.objects.values()), default=str)
+    assert ACCOUNT not in everything and "my address" not in everything
+
+
+def test_the_commands_report_what_was_removed_and_what_was_held(three_clips):
+    out = io.StringIO()
+    call_command("delete_account", ACCOUNT, stdout=out)
+    assert "removed 3, held 0" in out.getvalue() and ACCOUNT not in out.getvalue()
+    assert AccessEvent.objects.filter(action=Action.DELETION_REQUESTED, actor_label="manage.py delete_account").exists()
+    out = io.StringIO()
+    call_command("record_opt_out", ACCOUNT, stdout=out)
+    assert "withdrawn 0, held 0" in out.getvalue()  # nothing of theirs is left to withdraw
+
+
+@pytest.mark.parametrize(
+    ("path", "scopes", "status"),
+    [
+        ("/api/v1/integrations/opt-outs", ("ingest",), 403),
+        ("/api/v1/integrations/deletions", ("export",), 403),
+        ("/api/v1/integrations/opt-outs", (), 401),
+    ],
+)
+def test_only_a_token_with_the_opt_out_scope_may(three_clips, path, scopes, status):
+    client = token_client(*scopes) if scopes else APIClient()
+    response = client.post(path, {"account_id": ACCOUNT}, format="json")
+    assert response.status_code == status
+    assert not OptOut.objects.exists()
+
+
+def test_a_person_cannot_use_the_integration_doors(three_clips, reviewer_client, supervisor):
+    from tests.conftest import signed_in
+
+    for client in (reviewer_client, signed_in(supervisor)):
+        assert client.post("/api/v1/integrations/opt-outs", {"account_id": ACCOUNT}, format="json").status_code == 401
+    assert not OptOut.objects.exists()
+
+
+def test_an_opt_out_without_an_account_is_refused_naming_the_field():
+    response = opt_out(account="")
+    assert response.status_code == 400 and "account_id" in response.json()
+
+
+def test_an_opt_out_that_fails_part_way_leaves_each_clip_done_or_untouched(three_clips, monkeypatch):
+    from annotations import privacy
+
+    calls = {"n": 0}
+    real = privacy._tombstone
+
+    def fail_on_second(clip, now, reason):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("database went away")
+        real(clip, now, reason)
+
+    monkeypatch.setattr(privacy, "_tombstone", fail_on_second)
+    with pytest.raises(RuntimeError):
+        privacy.account_opt_out(account_id=ACCOUNT, via="test")
+
+    statuses = sorted(Clip.objects.filter(pk__in=[c.pk for c in three_clips[0]]).values_list("status", flat=True))
+    assert statuses == ["purged", "queued", "queued"]
+    assert all(bytes(c.peaks) for c in Clip.objects.filter(status="queued"))
+
+
+def test_an_opt_out_arriving_between_two_range_requests_stops_the_second(three_clips, reviewer_client):
+    body = reviewer_client.post("/api/v1/queue/claim").json()
+    audio_path = urlsplit(body["clip"]["audio_url"]).path
+    first = reviewer_client.get(audio_path, HTTP_RANGE="bytes=0-9")
+    opt_out()
+    second = reviewer_client.get(audio_path, HTTP_RANGE="bytes=10-19")
+    assert (first.status_code, second.status_code) == (206, 403)
+
+
+def test_a_stale_lease_is_no_loophole(three_clips, reviewer_client):
+    reviewer_client.post("/api/v1/queue/claim")
+    Lease.objects.update(expires_at=timezone.now() + timedelta(hours=1))
+    opt_out()
+    assert Lease.objects.get().ended_at is not None
