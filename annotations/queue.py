@@ -1,5 +1,7 @@
 """Taking the next clip off the queue without ever handing one clip to two reviewers."""
 
+import uuid
+
 from django.db import connection
 from django.db.models import Exists, OuterRef
 from guardian.shortcuts import get_objects_for_user
@@ -29,8 +31,8 @@ def claimable_for(reviewer, *, avoid_distress: bool = False):
     return clips.filter(possible_distress=False) if avoid_distress else clips
 
 
-def take_next_clip_id(reviewer, pool_ids: list[int], *, avoid_distress: bool = False) -> int | None:
-    """Mark the first claimable clip of the reviewer's pools leased and return its id; None if there is none.
+def take_next_clip(reviewer, pool_ids: list[int], *, avoid_distress: bool = False) -> tuple[int, uuid.UUID] | None:
+    """Mark the first claimable clip of the reviewer's pools leased; return (id, public id), or None.
 
     Call inside transaction.atomic; the caller creates the Lease in the same transaction.
     Each pool's head is one index scan of clip_queue_order, whatever the backlog; the best head
@@ -47,7 +49,7 @@ def take_next_clip_id(reviewer, pool_ids: list[int], *, avoid_distress: bool = F
             head = (
                 claimable_for(reviewer, avoid_distress=avoid_distress)
                 .filter(pool_id=pool_id)
-                .values_list("id", "priority", "received_at")
+                .values_list("id", "priority", "received_at", "public_id")
             )
             if lock:
                 head = head.select_for_update(skip_locked=True, of=("self",))
@@ -55,6 +57,6 @@ def take_next_clip_id(reviewer, pool_ids: list[int], *, avoid_distress: bool = F
                 heads.append(row)
         if not heads:
             return None
-        for clip_id, _, _ in sorted(heads, key=lambda row: (-row[1], row[2], row[0])):
+        for clip_id, _, _, public_id in sorted(heads, key=lambda row: (-row[1], row[2], row[0])):
             if Clip.objects.filter(pk=clip_id, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
-                return clip_id
+                return clip_id, public_id

@@ -148,6 +148,9 @@ def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     return locked
 
 
+EXPIRY_SWEEP_PER_CLAIM = 20  # a claim's own sweep stays small; the background job does the bulk
+
+
 def _expire(lease: Lease, now: datetime) -> None:
     """Call inside transaction.atomic with the lease row locked."""
     _close_lease(lease, outcome=LeaseOutcome.EXPIRED, now=now, clip_status=ClipStatus.QUEUED)
@@ -160,16 +163,20 @@ def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> in
     """Expire up to `limit` leases past their time and put their clips back in the queue.
 
     Safe to run from many processes at once: rows another process is expiring are skipped.
-    Every claim runs it first, so the embedded default needs no timer; production also runs
-    `manage.py expire_leases` periodically so clips return even when nobody claims.
+    Every claim runs a small sweep first, so clips come back even with no timer; the background
+    job (Celery beat in production, the timer thread embedded) catches the rest every minute.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        overdue = Lease.objects.overdue(now).select_for_update(skip_locked=True).order_by("expires_at")[:limit]
-        expired = 0
-        for lease in overdue:
-            _expire(lease, now)
-            expired += 1
+        return _expire_overdue(now, limit=limit)
+
+
+def _expire_overdue(now: datetime, *, limit: int) -> int:
+    """Call inside transaction.atomic; locks the overdue leases it expires (skipping locked ones)."""
+    expired = 0
+    for lease in Lease.objects.overdue(now).select_for_update(skip_locked=True).order_by("expires_at")[:limit]:
+        _expire(lease, now)
+        expired += 1
     return expired
 
 
@@ -183,10 +190,10 @@ def lease_claim(*, reviewer) -> Lease | None:
     clips are left out for a reviewer who opted out of them or had DISTRESS_CLIPS_PER_SHIFT.
     """
     now = timezone.now()
-    lease_expire_overdue(now=now)
-    if not Lease.objects.active(now).filter(reviewer=reviewer).exists():
+    if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
         volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
     with transaction.atomic():
+        _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
         # Serialise this reviewer's claims; other reviewers are not held up.
         get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
         held = Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True).select_for_update().first()
@@ -203,9 +210,10 @@ def lease_claim(*, reviewer) -> Lease | None:
         avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
             distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
         )
-        clip_id = queue.take_next_clip_id(reviewer, pool_ids, avoid_distress=avoid_distress)
-        if clip_id is None:
+        taken = queue.take_next_clip(reviewer, pool_ids, avoid_distress=avoid_distress)
+        if taken is None:
             return None
+        clip_id, public_id = taken
         volume.count(reviewer, "claim")
         lease = Lease.objects.create(
             clip_id=clip_id,
@@ -214,7 +222,6 @@ def lease_claim(*, reviewer) -> Lease | None:
             expires_at=now + timedelta(seconds=settings.LEASE_SECONDS),
         )
         grant_lease_access(lease)
-        public_id = Clip.objects.filter(pk=clip_id).values_list("public_id", flat=True).get()
         trail.record(
             Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail={"lease": lease.public_id.hex}
         )

@@ -51,7 +51,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 import django
@@ -69,6 +69,7 @@ MODES = ("http-fresh", "http-keepalive", "in-process")
 CALLS = ("claim", "save", "submit")
 REVIEWER_PREFIX = "bench-reviewer-"
 AUDIO_NAME = "bench/queue-2s.wav"
+BENCH_POOL = "bench"
 SEED_BATCH = 50_000
 # What a reviewer types. Never logged: only its length would ever matter here.
 TRANSCRIPT_TEXT = "set a timer for ten minutes and turn the kitchen lights off"
@@ -97,6 +98,7 @@ class RunSpec:
     reviewers: int
     clips: int
     workers: int | None  # None for in-process: there is no server
+    audit: bool = True  # the access trail on (production) or off (to measure what it costs)
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,12 @@ def parse_args(argv: list[str] | None) -> Config:
         help="before each run, wait while the machine is busier than this %% of a core (%(default)s)",
     )
     add("--quiet-timeout", type=float, default=120.0, help="longest such wait in seconds (%(default)s)")
+    add(
+        "--audit",
+        choices=["on", "off", "both"],
+        default="on",
+        help="the access trail on (production), off, or both to measure its cost as a ratio in one run (%(default)s)",
+    )
     args = parser.parse_args(argv)
     if "bench" not in args.database:
         parser.error("--database must name a benchmark database (containing 'bench'): its tables are truncated")
@@ -211,7 +219,12 @@ def parse_args(argv: list[str] | None) -> Config:
 
 
 def _plan(args) -> list[RunSpec]:
-    """HTTP runs grouped by worker count (one server start each), then in-process runs."""
+    """HTTP runs grouped by worker count and trail setting (one server start each), then in-process runs."""
+    audits = {"on": [True], "off": [False], "both": [True, False]}[args.audit]
+    return [replace(spec, audit=audit) for audit in audits for spec in _plan_one(args)]
+
+
+def _plan_one(args) -> list[RunSpec]:
     selections = [(args.modes, args.reviewers, args.clips)]
     if not args.no_large:
         selections.append((args.large_modes, args.large_reviewers, args.large_clips))
@@ -242,6 +255,13 @@ def server_environment(config: Config) -> dict[str, str]:
         # Plain http on loopback; production's TLS terminates in nginx, which is not measured here.
         "SECURE_COOKIES": "0",
         "DEBUG": "0",
+        # Volume limits protect against people listening to too much; the benchmark's reviewers
+        # are machines doing hundreds of clips a second on purpose.
+        "VOLUME_CLAIMS_PER_MINUTE": "0",
+        "VOLUME_AUDIO_LINKS_PER_MINUTE": "0",
+        # Reviewers signed in at the start may wait idle through earlier runs; a real shift would
+        # not leave a session unused for 15 minutes and then expect it to work.
+        "SESSION_IDLE_SECONDS": "86400",
     }
     return env
 
@@ -272,11 +292,16 @@ def prepare_django(config: Config) -> None:
 
 
 def ensure_reviewers(count: int) -> tuple[list, str]:
-    """`count` users in the reviewers group, all with one fresh password (hashed once, not per user)."""
+    """`count` users in the reviewers group, all with one fresh password (hashed once, not per user),
+    each with a confirmed TOTP device (they sign in with both factors, as people must), and all
+    allowed to draw from the benchmark's pool."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from guardian.shortcuts import assign_perm
 
+    from annotations.models import ClipPool
     from reviewportal.accounts.roles import REVIEWERS
 
     user_model = get_user_model()
@@ -287,7 +312,15 @@ def ensure_reviewers(count: int) -> tuple[list, str]:
     user_model.objects.bulk_create([user_model(username=name) for name in names if name not in existing])
     user_model.objects.filter(username__in=names).update(password=hashed, is_active=True)
     users = list(user_model.objects.filter(username__in=names).order_by("username"))
-    Group.objects.get(name=REVIEWERS).user_set.add(*users)
+    reviewers = Group.objects.get(name=REVIEWERS)
+    reviewers.user_set.add(*users)
+    for user in users:
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+    # Sign-ins reuse codes across runs; let each device accept the current step again.
+    TOTPDevice.objects.filter(user__in=users).update(last_t=-1, throttling_failure_count=0)
+    pool, _ = ClipPool.objects.get_or_create(slug=BENCH_POOL, defaults={"name": "benchmark clips"})
+    assign_perm("annotations.review_pool", reviewers, pool)
     return users, password
 
 
@@ -342,23 +375,34 @@ def reset_queue(clips: int, audio, *, show_progress: bool) -> float:
     """
     from django.db import connection
 
-    from annotations.models import Clip, Lease, SourceIdentity, TranscriptRevision
+    from annotations.models import (
+        Clip,
+        ClipPool,
+        ClipUserObjectPermission,
+        Lease,
+        SourceIdentity,
+        TranscriptRevision,
+    )
+    from reviewportal.audit.models import AccessEvent, ReviewerHour
 
     started = time.perf_counter()
-    tables = ", ".join(model._meta.db_table for model in (Clip, Lease, TranscriptRevision, SourceIdentity))
+    # The trail is append-only for the app; a benchmark database may start each run from empty.
+    truncated = (Clip, Lease, TranscriptRevision, SourceIdentity, ClipUserObjectPermission, AccessEvent, ReviewerHour)
+    tables = ", ".join(model._meta.db_table for model in truncated)
     insert = f"""
-        INSERT INTO {Clip._meta.db_table} (public_id, audio_name, audio_format, audio_codec, audio_bytes,
+        INSERT INTO {Clip._meta.db_table} (public_id, pool_id, audio_name, audio_format, audio_codec, audio_bytes,
             duration_ms, sample_rate, channels, peaks, peaks_per_second, locale, asr_text, priority, status,
-            recorded_at, received_at)
-        SELECT gen_random_uuid(), %(audio_name)s, %(format)s, %(codec)s, %(size)s, %(duration_ms)s,
+            recorded_at, received_at, possible_distress, distress_reason, purge_reason)
+        SELECT gen_random_uuid(), %(pool_id)s, %(audio_name)s, %(format)s, %(codec)s, %(size)s, %(duration_ms)s,
             %(sample_rate)s, %(channels)s, %(peaks)s, %(peaks_per_second)s,
             (ARRAY['en-US', 'en-GB', 'de-DE', 'fr-FR', 'es-ES'])[1 + floor(random() * 5)::int],
             'set a timer for ten minutes',
             CASE WHEN random() < 0.8 THEN 0 ELSE 1 + floor(random() * 100)::int END, 'queued',
-            received_at - random() * interval '5 seconds', received_at
+            received_at - random() * interval '5 seconds', received_at, false, '', ''
         FROM (SELECT now() - random() * interval '3 days' AS received_at FROM generate_series(1, %(count)s)) AS arrivals
     """  # noqa: S608  table names come from the models, values are parameters
     params = {
+        "pool_id": ClipPool.objects.get(slug=BENCH_POOL).pk,
         "audio_name": AUDIO_NAME,
         "format": audio.format,
         "codec": audio.codec,
@@ -379,7 +423,7 @@ def reset_queue(clips: int, audio, *, show_progress: bool) -> float:
                 batch = min(SEED_BATCH, clips - offset)
                 cursor.execute(insert, {**params, "count": batch})
                 progress.update(batch)
-        for model in (Clip, Lease, TranscriptRevision):
+        for model in (Clip, Lease, TranscriptRevision, ClipUserObjectPermission, AccessEvent):
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         # Flush the seeding's dirty pages now, not in a checkpoint halfway through the window.
         cursor.execute("CHECKPOINT")
@@ -444,7 +488,13 @@ class Recorder:
 
 
 def sign_in_reviewers(base_url: str, users: list, password: str) -> list[dict[str, str]]:
-    """Sign every reviewer in through the form; return each one's cookies (sessionid, csrftoken)."""
+    """Sign every reviewer in through the forms (password, then a real TOTP code from their device);
+    return each one's cookies (sessionid, csrftoken)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    keys = {device.user_id: device.bin_key for device in TOTPDevice.objects.filter(user__in=users, confirmed=True)}
+    codes = {user.pk: (lambda key=keys[user.pk]: f"{totp(key):06d}") for user in users}
 
     async def sign_in_all() -> list[dict[str, str]]:
         # Few at a time: each sign-in is a deliberately slow password hash on the server.
@@ -452,7 +502,7 @@ def sign_in_reviewers(base_url: str, users: list, password: str) -> list[dict[st
 
         async def one(user) -> dict[str, str]:
             async with limit, httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-                await serving.sign_in(client, user.username, password)
+                await serving.sign_in(client, user.username, password, totp_code=codes[user.pk])
                 return dict(client.cookies)
 
         return await asyncio.gather(*(one(user) for user in users))
@@ -596,7 +646,8 @@ def _in_process_reviewer(reviewer, recorder: Recorder) -> None:
                 base_version = conflict.current.version if conflict.current else 0
                 recorder.failure("save", "conflict")
             except (LeaseEnded, ValidationError, DatabaseError) as error:
-                recorder.failure("cycle", type(error).__name__)
+                # The message's first line says which (deadlock, pool timeout…); never a transcript.
+                recorder.failure("cycle", f"{type(error).__name__}: {str(error).splitlines()[0][:120]}")
     finally:
         connections.close_all()
 
@@ -661,11 +712,16 @@ def count_queries(reviewer) -> dict[str, dict]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from annotations import services
 
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(reviewer)
+    session = client.session  # what the two sign-in steps leave behind: a session verified by the device
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=reviewer, confirmed=True).persistent_id
+    session.save()
     through_views: dict[str, list[str]] = {}
     for _ in range(2):
         with CaptureQueriesContext(connection) as claim_queries:
@@ -761,16 +817,19 @@ def run_all(config: Config) -> dict:
     results["claim_sql"] = claim_sql
 
     server = None
+    server_audit = True
     cookies: list[dict[str, str]] = []
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     try:
         for index, spec in enumerate(config.runs, start=1):
-            if spec.workers is not None and (server is None or server.workers != spec.workers):
+            wanted = (spec.workers, spec.audit)
+            if spec.workers is not None and (server is None or (server.workers, server_audit) != wanted):
                 if server is not None:
                     serving.stop_server(server)
-                log(f"starting uvicorn with {spec.workers} workers from {config.app_dir}")
+                log(f"starting uvicorn with {spec.workers} workers from {config.app_dir}, trail {_on(spec.audit)}")
+                server_audit = spec.audit
                 server = serving.start_server(
-                    env=env,
+                    env={**env, "AUDIT_ENABLED": "1" if spec.audit else "0"},
                     workers=spec.workers,
                     app_dir=config.app_dir,
                     log_path=BENCH_RESULTS / f"server-{stamp}.log",
@@ -784,6 +843,7 @@ def run_all(config: Config) -> dict:
                 serving.stop_server(server)  # in-process runs get the machine to themselves
                 server = None
             title = f"[{index}/{len(config.runs)}] {spec.mode} K={spec.reviewers} N={human_count(spec.clips)}"
+            title += f" trail {_on(spec.audit)}"
             if spec.workers:
                 title += f" workers={spec.workers}"
             log(title)
@@ -805,6 +865,9 @@ def run_all(config: Config) -> dict:
                 )
 
             if spec.mode == "in-process":
+                from django.conf import settings as django_settings
+
+                django_settings.AUDIT_ENABLED = spec.audit  # record() reads it on every call
                 recorder, sampler = run_in_process(
                     users[: spec.reviewers],
                     warmup_s=config.warmup_s,
@@ -841,6 +904,10 @@ def run_all(config: Config) -> dict:
     return results
 
 
+def _on(flag: bool) -> str:
+    return "on" if flag else "off"
+
+
 def _leases_taken() -> int:
     """Leases taken so far in this run's database: how far the queue's head has moved."""
     from annotations.models import Lease
@@ -873,7 +940,7 @@ def one_line(run: dict) -> str:
 def results_table(runs: list[dict]) -> str:
     """Markdown: readable on a terminal, pasteable into docs/benchmarks.md."""
     header = (
-        "| mode | workers | K | N | cycles/s | claim p50 / p95 / p99 ms | save p50 / p95 / p99 ms "
+        "| mode | trail | workers | K | N | cycles/s | claim p50 / p95 / p99 ms | save p50 / p95 / p99 ms "
         "| submit p50 / p95 / p99 ms | server peak RSS MB | CPU % client / server / PG / machine "
         "| PG sessions per call | failed calls |"
     )
@@ -882,7 +949,8 @@ def results_table(runs: list[dict]) -> str:
         cpu = run["cpu_percent_of_one_core"] or {}
         rss = run["server_peak_rss_mb"]
         lines.append(
-            f"| {run['mode']} | {run['workers'] or '—'} | {run['reviewers']} | {human_count(run['clips'])} "
+            f"| {run['mode']} | {_on(run.get('audit', True))} | {run['workers'] or '—'} | {run['reviewers']} "
+            f"| {human_count(run['clips'])} "
             f"| {run['cycles_per_s']:.1f} | {_percentiles(run['calls']['claim'])} "
             f"| {_percentiles(run['calls']['save'])} | {_percentiles(run['calls']['submit'])} "
             f"| {'—' if rss is None else f'{rss:.0f}'} "
@@ -891,6 +959,25 @@ def results_table(runs: list[dict]) -> str:
             f"| {run['database_sessions_per_measured_call']:.2f} | {sum(run['failures'].values())} |"
         )
     return "\n".join(lines)
+
+
+def audit_cost_table(runs: list[dict]) -> str:
+    """For each run measured with the trail on and off: throughput off / on, and what the trail costs."""
+    by_key = {_run_key(run): run for run in runs}
+    lines = [
+        "| mode | workers | K | N | cycles/s trail on | cycles/s trail off | cost of the trail |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, on in by_key.items():
+        if not key[-1] or (*key[:-1], False) not in by_key:
+            continue
+        off = by_key[(*key[:-1], False)]
+        cost = 1 - on["cycles_per_s"] / off["cycles_per_s"] if off["cycles_per_s"] else 0
+        lines.append(
+            f"| {on['mode']} | {on['workers'] or '—'} | {on['reviewers']} | {human_count(on['clips'])} "
+            f"| {on['cycles_per_s']:.1f} | {off['cycles_per_s']:.1f} | {cost:.0%} |"
+        )
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def queries_table(queries: dict) -> str:
@@ -905,6 +992,10 @@ def markdown_report(results: dict) -> str:
         "## Runs",
         "",
         results_table(results["runs"]),
+        "",
+        "## What the access trail costs",
+        "",
+        audit_cost_table(results["runs"]) or "(run with --audit both to measure it)",
         "",
         "## Queries per call",
         "",
@@ -959,7 +1050,7 @@ def merged_results(paths: list[Path]) -> dict:
 
 
 def _run_key(run: dict) -> tuple:
-    return run["mode"], run["reviewers"], run["clips"], run["workers"]
+    return run["mode"], run["reviewers"], run["clips"], run["workers"], run.get("audit", True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -978,6 +1069,9 @@ def main(argv: list[str] | None = None) -> int:
         write_chart(results, config.chart_path)
         log(f"chart: {config.chart_path}")
     print(results_table(results["runs"]))
+    if cost := audit_cost_table(results["runs"]):
+        print()
+        print(cost)
     print()
     print(queries_table(results["queries"]))
     return 0

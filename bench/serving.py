@@ -140,11 +140,12 @@ def stop_server(server: Server, timeout_s: float = 20) -> None:
             server.process.wait(timeout_s)
 
 
-async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> None:
-    """Sign in through the HTML form as a browser does: GET for the CSRF cookie, then POST.
+async def sign_in(client: httpx.AsyncClient, username: str, password: str, totp_code=None) -> None:
+    """Sign in through the HTML forms as a browser does: the password, then the second factor.
 
-    Leaves the session and the (rotated) csrftoken cookies in the client. Raises if the form does
-    not redirect, which is how Django's LoginView says the password was wrong.
+    `totp_code()` returns a current TOTP code for the person's device. Leaves the session and the
+    (rotated) csrftoken cookies in the client. Raises if a step does not redirect, which is how the
+    forms say a password or code was wrong.
     """
     (await client.get("/login/")).raise_for_status()
     response = await client.post(
@@ -153,6 +154,13 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> No
     )
     if response.status_code != 302 or "sessionid" not in client.cookies:
         raise RuntimeError(f"sign-in of {username} failed with HTTP {response.status_code}")
+    if totp_code is None:
+        return
+    response = await client.post(
+        "/login/verify", data={"code": totp_code(), "csrfmiddlewaretoken": client.cookies["csrftoken"]}
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"second factor of {username} failed with HTTP {response.status_code}")
 
 
 @dataclass

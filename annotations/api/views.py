@@ -26,6 +26,7 @@ from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
 from annotations.models import Clip, ReleaseReason, TranscriptRevision
 from annotations.transcripts import Tag
+from reviewportal.accounts.permissions import has_model_perm
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.integrations.authentication import HasScope, ServiceTokenAuthentication
@@ -53,7 +54,7 @@ class CanReview(permissions.BasePermission):
     message = "Only reviewers can claim clips"
 
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("annotations.review_clips")
+        return has_model_perm(request.user, "annotations.review_clips")
 
 
 class SegmentSerializer(serializers.Serializer):
@@ -175,7 +176,9 @@ class ClaimView(APIView):
             return Response({"detail": detail, "paused_until": paused.until}, status=status.HTTP_409_CONFLICT)
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        clip = clip_for_user(request.user, lease.clip.public_id)
+        # The service just leased it (or returned the held lease), grants included: no second look-up.
+        clip = lease.clip
+        clip.lease = lease
         return Response({"lease": LeaseOutputSerializer(lease).data, "clip": _clip_payload(request, clip)})
 
 

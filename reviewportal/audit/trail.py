@@ -155,7 +155,9 @@ def record(
         "detail": detail or {},
         **_who_and_where(ctx, actor, token),
     }
-    with transaction.atomic():
+    # Inside the caller's transaction no savepoint is needed: if the event fails, the action
+    # must fail with it anyway.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])

@@ -33,6 +33,12 @@ def _window(kind: str, user) -> tuple[str, int, int, float]:
     return f"volume:{kind}:{user.pk}:{index}", limit, seconds, (index + 1) * seconds - now
 
 
+def used_up(user, kind: str) -> bool:
+    """Whether `user` has used up this window's `kind`: a cache read, no database."""
+    key, limit, _, _ = _window(kind, user)
+    return limit > 0 and cache.get(key, 0) >= limit
+
+
 def check(user, kind: str) -> None:
     """Raise VolumeLimitExceeded if `user` used up this window's `kind`; record the first refusal.
 
