@@ -197,3 +197,35 @@ def test_check_deploy_prints_no_warnings_under_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("origin", "fetch_site", "status"),
+    [
+        ("null", "same-origin", 302),  # what Chromium sends under Referrer-Policy: no-referrer
+        ("null", "cross-site", 403),
+        ("null", None, 403),
+        ("https://evil.example", "cross-site", 403),
+        ("http://testserver", "same-origin", 302),
+    ],
+)
+def test_forms_work_under_no_referrer_and_cross_site_posts_still_fail(reviewer, origin, fetch_site, status):
+    from tests.conftest import PASSWORD
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/login/")
+    headers = {"HTTP_ORIGIN": origin, **({"HTTP_SEC_FETCH_SITE": fetch_site} if fetch_site else {})}
+    data = {"username": "rita", "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+
+    response = browser.post("/login/", data, **headers)
+
+    assert response.status_code == status
+
+
+def test_a_same_origin_post_without_the_csrf_token_still_fails(reviewer):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/login/")
+    response = browser.post(
+        "/login/", {"username": "rita", "password": "x"}, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"
+    )
+    assert response.status_code == 403
