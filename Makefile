@@ -19,8 +19,14 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Browser libraries (wavesurfer.js) exactly as package-lock.json pins them. They are served from
+# node_modules/<pkg>/dist through STATICFILES_DIRS and never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Adds any key a newer version needs to an existing var/secrets.env; never replaces one.
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed node_modules/.installed
 	@$(BIN)/python -m reviewportal.keys
 
 migrate: setup
@@ -53,4 +59,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var/static
+	rm -rf $(VENV) var/static node_modules

@@ -239,7 +239,12 @@ else:
 AUDIO_ROOT = Path(env_str("AUDIO_ROOT", str(VAR_DIR / "audio")))
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Browser libraries come from npm (package-lock.json, `npm ci`), served from their own dist
+    # folders under a prefix; none of their files is committed.
+    ("vendor/wavesurfer", BASE_DIR / "node_modules" / "wavesurfer.js" / "dist"),
+]
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
