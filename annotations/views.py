@@ -27,7 +27,7 @@ from reviewportal.security.volume import VolumeLimitExceeded
 @require_GET
 @login_required
 def queue_home(request: HttpRequest) -> HttpResponse:
-    held = Lease.objects.active().filter(reviewer=request.user).select_related("clip").first()
+    held = Lease.objects.active().filter(reviewer=request.user, is_next=False).select_related("clip").first()
     submitted_today = Lease.objects.filter(
         reviewer=request.user, outcome=LeaseOutcome.SUBMITTED, ended_at__date=timezone.localdate()
     ).count()
@@ -103,7 +103,9 @@ def clip_save(request: HttpRequest, clip_id) -> HttpResponse:
                 lease=clip.lease, text=text, segments=[], tags=[], base_version=base_version
             )
         if request.POST.get("action") == "submit":
-            services.clip_submit(lease=clip.lease, version=latest.version)
+            # Without the editor nothing tracks playback, so the reviewer confirms it instead.
+            played = request.POST.get("played") == "on"
+            services.clip_submit(lease=clip.lease, version=latest.version, played=played)
             messages.success(request, "Submitted.")
             if request.user.has_perm("annotations.review_clips"):
                 return _claim_and_open(request)

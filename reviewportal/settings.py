@@ -296,6 +296,9 @@ if not 0 < AUDIO_URL_SECONDS <= 300:
 AUDIO_X_ACCEL_PREFIX = env_str("AUDIO_X_ACCEL_PREFIX", "")
 INGEST_MAX_SECONDS = env_int("INGEST_MAX_SECONDS", 600)
 INGEST_MAX_BYTES = env_int("INGEST_MAX_BYTES", 50 * 1024 * 1024)
+# Submit is refused until the editor reports the whole clip was played once (the no-script form
+# asks the reviewer to confirm it). Off only where clips are checked some other way.
+REQUIRE_FULL_PLAYBACK = env_bool("REQUIRE_FULL_PLAYBACK", True)
 PEAKS_PER_SECOND = env_int("PEAKS_PER_SECOND", 100)
 if not 100 <= PEAKS_PER_SECOND <= 200:
     raise ImproperlyConfigured("PEAKS_PER_SECOND must be between 100 and 200")

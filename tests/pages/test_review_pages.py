@@ -50,7 +50,7 @@ def test_save_then_submit_and_next_moves_to_the_next_clip(browser, make_clips):
     assert b"Saved as version 1" in saved.content
     done = browser.post(
         f"/clips/{first.public_id}/transcript",
-        {"text": "set a timer for 10 minutes", "base_version": 1, "action": "submit"},
+        {"text": "set a timer for 10 minutes", "base_version": 1, "action": "submit", "played": "on"},
         follow=True,
     )
 
