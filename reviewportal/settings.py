@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -350,12 +351,14 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):  # only behind a proxy that sets 
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Content-Security-Policy (django-csp 4). connect-src gains this host's ws:// or wss:// per
-# request in reviewportal.security.middleware.
+# request in reviewportal.security.middleware. style-src names a nonce only on pages that ask for
+# one (request.csp_nonce): the clip editor hands it to wavesurfer.js for the one <style> element
+# it puts in its shadow root. Every other page keeps style-src 'self' alone.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
         "img-src": ["'self'"],
         "media-src": ["'self'"],
         "connect-src": ["'self'"],

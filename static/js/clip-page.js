@@ -1,5 +1,511 @@
-// The clip page's player: no context menu (so no "Save audio as…"); the native controls already
-// drop the download button through controlsList="nodownload".
-for (const player of document.querySelectorAll("audio[data-protected]")) {
-  player.addEventListener("contextmenu", (event) => event.preventDefault());
+// The clip editor: waveform from peaks, segments, keyboard first, autosave, and the next clip
+// claimed ahead so that Submit & next shows it at once. All data comes from the page's
+// json_script and the API; nothing is kept in localStorage or sessionStorage.
+import { api, errorMessage } from "./editor/api.js";
+import { Autosave } from "./editor/autosave.js";
+import { bindKeys } from "./editor/keys.js";
+import { LeaseClock } from "./editor/lease.js";
+import { PlayedRanges } from "./editor/played.js";
+import { formatTime, Segments } from "./editor/segments.js";
+import { Waveform } from "./editor/waveform.js";
+
+const $ = (id) => document.getElementById(id);
+const readJson = (id) => JSON.parse($(id).textContent);
+
+const config = readJson("editor-config");
+const initial = readJson("clip-data");
+const editor = $("editor");
+const player = $("player");
+const transcript = $("transcript");
+const saveStatus = $("save-status");
+const notice = $("notice");
+
+// No "Save audio as…": no context menu on the player or the waveform; the element has no
+// download control (controlsList="nodownload") and no native controls at all.
+for (const element of [player, $("waveform")]) {
+  element.addEventListener("contextmenu", (event) => event.preventDefault());
 }
+
+editor.hidden = false;
+const waveform = new Waveform({ container: $("waveform"), media: player, styleNonce: config.style_nonce });
+const surfer = waveform.surfer;
+const played = new PlayedRanges(player);
+
+let current = null; // {clip, lease, version, linkAt}
+let next = null; // {clip, lease, linkAt} claimed ahead, "empty", or null (not asked yet)
+let prefetchTimer = null;
+let submitting = false;
+let loopSegment = false;
+let conflictCurrent = null;
+
+// --- Status line --------------------------------------------------------------------------------
+
+const SAVE_LABELS = {
+  saved: () => `Saved · v${current?.version ?? 0}`,
+  unsaved: () => "Unsaved changes",
+  saving: () => "Saving…",
+  offline: () => "Not saved: offline, retrying",
+  conflict: () => "Conflict: choose a version",
+  refused: () => "Not saved",
+};
+
+function setSaveState(state, detail = "") {
+  saveStatus.dataset.state = state;
+  saveStatus.textContent = SAVE_LABELS[state]() + (detail ? `: ${detail}` : "");
+}
+
+function say(message, kind = "info") {
+  notice.textContent = message;
+  notice.dataset.kind = kind;
+  notice.hidden = !message;
+}
+
+function updateTime() {
+  const duration = current ? current.clip.duration_ms / 1000 : 0;
+  $("time").textContent = `${formatTime(surfer.getCurrentTime())} / ${formatTime(duration)}`;
+}
+
+function updatePlayed() {
+  if (!current) return;
+  const heard = played.heard();
+  const whole = played.isComplete(config.played_tolerance_ms / 1000);
+  const percent = Math.min(100, Math.round((100 * heard) / (current.clip.duration_ms / 1000)));
+  const status = $("played-status");
+  status.textContent = whole ? "Played ✓" : `Played ${percent}%`;
+  status.dataset.state = whole ? "complete" : "partial";
+  editor.dataset.played = whole ? "complete" : "partial";
+}
+
+// --- Segments and the transcript ------------------------------------------------------------------
+
+const autosave = new Autosave({
+  save: saveTranscript,
+  onState: setSaveState,
+  debounceMs: config.autosave_debounce_ms,
+  maxWaitMs: config.autosave_max_wait_ms,
+});
+
+const segments = new Segments({
+  regions: waveform.regions,
+  list: $("segments"),
+  empty: $("segments-empty"),
+  tags: config.tags,
+  onChange: () => autosave.changed(),
+  onPlay: (region) => playRegion(region),
+  getDuration: () => (current ? current.clip.duration_ms / 1000 : 0),
+});
+
+transcript.addEventListener("input", () => autosave.changed());
+for (const box of document.querySelectorAll('input[name="clip-tag"]')) {
+  box.addEventListener("change", () => autosave.changed());
+}
+
+function clipTags() {
+  return [...document.querySelectorAll('input[name="clip-tag"]:checked')].map((box) => box.value);
+}
+
+function transcriptBody() {
+  return {
+    text: transcript.value,
+    segments: segments.serialize(current.clip.duration_ms),
+    tags: clipTags(),
+    base_version: current.version,
+  };
+}
+
+function fillTranscript(revision, clip) {
+  transcript.value = revision ? revision.text : clip.asr_text;
+  $("transcript-origin").textContent = revision
+    ? `(version ${revision.version})`
+    : "(pre-filled from the machine transcript)";
+  const tags = new Set(revision ? revision.tags : []);
+  for (const box of document.querySelectorAll('input[name="clip-tag"]')) box.checked = tags.has(box.value);
+  segments.load(revision ? revision.segments : []);
+}
+
+async function saveTranscript() {
+  const clip = current.clip;
+  let response;
+  try {
+    response = await api("PUT", `/api/v1/clips/${clip.id}/transcript`, transcriptBody());
+  } catch {
+    return "retry";
+  }
+  if (clip !== current?.clip) return "saved"; // answered after the reviewer moved on
+  const { status, data } = response;
+  if (status === 200) {
+    current.version = data.version;
+    $("transcript-origin").textContent = `(version ${data.version})`;
+    return "saved";
+  }
+  if (status === 409) {
+    showConflict(data.current);
+    return "conflict";
+  }
+  if (status === 404) {
+    leaseLost();
+    return "failed";
+  }
+  setSaveState("refused", errorMessage(data));
+  return status >= 500 ? "retry" : "failed";
+}
+
+function showConflict(revision) {
+  conflictCurrent = revision;
+  setSaveState("conflict");
+  $("conflict-version").textContent = String(revision ? revision.version : 0);
+  $("conflict-text").textContent = revision ? revision.text : "";
+  $("conflict-detail").textContent = revision
+    ? `${revision.segments.length} segment(s), tags: ${revision.tags.join(", ") || "none"}; saved ${new Date(revision.saved_at).toLocaleTimeString()}`
+    : "";
+  $("conflict").hidden = false;
+  $("conflict-keep-mine").focus();
+}
+
+$("conflict-keep-mine").addEventListener("click", () => {
+  current.version = conflictCurrent ? conflictCurrent.version : 0;
+  $("conflict").hidden = true;
+  autosave.resume();
+  autosave.flush();
+  transcript.focus();
+});
+
+$("conflict-take-theirs").addEventListener("click", () => {
+  current.version = conflictCurrent ? conflictCurrent.version : 0;
+  autosave.reset();
+  fillTranscript(conflictCurrent, current.clip);
+  $("conflict").hidden = true;
+  setSaveState("saved");
+  transcript.focus();
+});
+
+// --- Playback -------------------------------------------------------------------------------------
+
+function togglePlay() {
+  if (surfer.isPlaying()) surfer.pause();
+  else surfer.play().catch(() => say("The audio could not start; press Play again.", "error"));
+}
+
+function seekBy(seconds) {
+  const duration = current.clip.duration_ms / 1000;
+  surfer.setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
+}
+
+function playRegion(region) {
+  if (loopSegment) surfer.play(region.start);
+  else region.play(true);
+}
+
+function setSpeed(index) {
+  const speeds = config.speeds;
+  const clamped = Math.max(0, Math.min(speeds.length - 1, index));
+  $("speed").value = String(speeds[clamped]);
+  surfer.setPlaybackRate(speeds[clamped], true);
+}
+
+function speedIndex() {
+  return config.speeds.indexOf(Number($("speed").value));
+}
+
+for (const speed of config.speeds) {
+  const option = document.createElement("option");
+  option.value = String(speed);
+  option.textContent = `${speed}×`;
+  $("speed").append(option);
+}
+$("speed").value = "1";
+$("speed").addEventListener("change", () => setSpeed(speedIndex()));
+
+function toggleLoop() {
+  loopSegment = !loopSegment;
+  $("loop").setAttribute("aria-pressed", String(loopSegment));
+  if (loopSegment && segments.selected) playRegion(segments.selected.region);
+}
+
+surfer.on("timeupdate", (seconds) => {
+  updateTime();
+  const selected = segments.selected;
+  if (loopSegment && selected && surfer.isPlaying() && seconds >= selected.region.end) {
+    surfer.setTime(selected.region.start);
+  }
+});
+surfer.on("play", () => ($("play").textContent = "Pause"));
+surfer.on("pause", () => {
+  $("play").textContent = "Play";
+  updatePlayed();
+});
+player.addEventListener("timeupdate", updatePlayed);
+player.addEventListener("loadedmetadata", () => (editor.dataset.audio = "metadata"));
+player.addEventListener("canplay", () => {
+  editor.dataset.audio = "ready";
+  performance.mark("clip-playable");
+});
+
+$("play").addEventListener("click", togglePlay);
+$("zoom-in").addEventListener("click", () => waveform.zoom(1));
+$("zoom-out").addEventListener("click", () => waveform.zoom(-1));
+$("loop").addEventListener("click", toggleLoop);
+$("add-segment").addEventListener("click", () => segments.addAt(surfer.getCurrentTime()));
+
+// Audio links live minutes. When one has expired (the media element fails on its next request),
+// ask for a fresh one and carry on from the same place.
+let refreshes = [];
+player.addEventListener("error", async () => {
+  if (!current || !player.getAttribute("src")) return;
+  const now = Date.now();
+  refreshes = refreshes.filter((at) => now - at < 60000);
+  if (refreshes.length >= 3) {
+    say("The audio keeps failing. Reload the page, or skip the clip as an audio problem.", "error");
+    return;
+  }
+  refreshes.push(now);
+  await refreshAudioLink();
+});
+
+async function refreshAudioLink() {
+  const clip = current.clip;
+  const position = surfer.getCurrentTime();
+  const wasPlaying = !player.paused;
+  const { status, data } = await api("GET", `/api/v1/clips/${clip.id}`);
+  if (clip !== current?.clip) return;
+  if (status === 404) return leaseLost();
+  if (status !== 200) return say(errorMessage(data, "Could not get a fresh audio link"), "error");
+  current.linkAt = Date.now();
+  played.keepAcrossReload();
+  player.src = data.audio_url;
+  player.addEventListener(
+    "loadedmetadata",
+    () => {
+      player.currentTime = position;
+      if (wasPlaying) player.play().catch(() => {});
+    },
+    { once: true },
+  );
+}
+
+// --- Loading a clip, and the one after it ---------------------------------------------------------
+
+async function show(clip, lease) {
+  surfer.pause();
+  clearTimeout(prefetchTimer);
+  autosave.reset();
+  current = { clip, lease, version: clip.version, linkAt: Date.now() };
+  editor.dataset.clip = clip.id;
+  editor.dataset.waveform = "drawing";
+  editor.dataset.audio = "none";
+  $("clip-id").textContent = clip.id.slice(0, 8);
+  $("clip-meta").textContent = `${clip.locale} · ${(clip.duration_ms / 1000).toFixed(1)} s`;
+  document.title = `Clip ${clip.id.slice(0, 8)} · reviewportal`;
+  if (location.pathname !== `/clips/${clip.id}`) history.replaceState(null, "", `/clips/${clip.id}`);
+  played.reset(clip.duration_ms / 1000);
+  leaseClock.set(lease);
+  say("");
+  $("conflict").hidden = true;
+  await waveform.show(clip, clip.audio_url);
+  editor.dataset.waveform = "drawn";
+  performance.mark("clip-drawn");
+  fillTranscript(clip.transcript, clip);
+  setSaveState("saved");
+  updateTime();
+  updatePlayed();
+  setSpeed(speedIndex());
+  transcript.focus();
+  transcript.setSelectionRange(transcript.value.length, transcript.value.length);
+  if (next === null) prefetchTimer = setTimeout(claimAhead, config.prefetch_delay_ms);
+}
+
+/** Claim the clip after this one and keep its page data, so Submit & next needs no round trip for it. */
+async function claimAhead() {
+  if (next !== null) return;
+  editor.dataset.next = "claiming";
+  let response;
+  try {
+    response = await api("POST", "/api/v1/queue/claim-next");
+  } catch {
+    editor.dataset.next = "none";
+    return;
+  }
+  const { status, data } = response;
+  if (status === 200) {
+    next = { clip: data.clip, lease: data.lease, linkAt: Date.now() };
+    editor.dataset.next = "ready";
+  } else if (status === 204) {
+    next = "empty";
+    editor.dataset.next = "empty";
+  } else {
+    editor.dataset.next = "none"; // 409 (no current lease) or 429: asked again at submit time
+  }
+}
+
+/** Show the clip claimed ahead (now current on the server), or claim one now. */
+async function advance(promotedLease) {
+  let upcoming = next;
+  next = null;
+  if (upcoming && upcoming !== "empty") {
+    const lease = promotedLease || {
+      id: upcoming.lease.id,
+      expires_at: new Date(Date.now() + config.lease_seconds * 1000).toISOString(),
+    };
+    if (Date.now() - upcoming.linkAt > (config.audio_url_seconds - 15) * 1000) {
+      // Its audio link is about to lapse: read the clip again for a fresh one.
+      const { status, data } = await api("GET", `/api/v1/clips/${upcoming.clip.id}`);
+      upcoming = status === 200 ? { clip: data } : null;
+    }
+    if (upcoming) return show(upcoming.clip, lease);
+  }
+  const { status, data } = await api("POST", "/api/v1/queue/claim");
+  if (status === 200) return show(data.clip, data.lease);
+  if (status === 204) return queueEmpty();
+  say(errorMessage(data, "Could not get the next clip"), "error");
+}
+
+function queueEmpty() {
+  current = null;
+  surfer.pause();
+  player.removeAttribute("src");
+  editor.dataset.clip = "";
+  $("queue-empty").hidden = false;
+  document.querySelector(".editor-body").hidden = true;
+  $("queue-empty").querySelector("a").focus();
+}
+
+function leaseLost() {
+  autosave.pause();
+  surfer.pause();
+  say("Your lease on this clip ended and it went back to the queue. Press Ctrl+Enter for the next clip.", "error");
+  editor.dataset.lease = "ended";
+}
+
+// --- Submit, false wake, skip, escalate -----------------------------------------------------------
+
+async function submit({ falseWake = false } = {}) {
+  if (!current || submitting) return;
+  performance.clearMarks();
+  performance.mark("submit-pressed");
+  if (editor.dataset.lease === "ended") {
+    // The clip claimed ahead expired with this one; the plain claim starts afresh.
+    editor.dataset.lease = "";
+    next = null;
+    return advance(null);
+  }
+  if (config.require_full_playback && !played.isComplete(config.played_tolerance_ms / 1000)) {
+    say("Play the whole clip once before you submit it (the Played mark turns to ✓).", "error");
+    return;
+  }
+  if (falseWake) {
+    const box = document.querySelector('input[name="clip-tag"][value="not_addressed"]');
+    if (!box.checked) {
+      box.checked = true;
+      autosave.dirty = true;
+    }
+  }
+  submitting = true;
+  transcript.readOnly = true;
+  try {
+    autosave.pause();
+    await autosave.settled();
+    const body = { played: true };
+    if (autosave.dirty || current.version === 0) body.transcript = transcriptBody();
+    else body.version = current.version;
+    let response;
+    try {
+      response = await api("POST", `/api/v1/clips/${current.clip.id}/submit`, body);
+    } catch {
+      autosave.resume();
+      return say("Not submitted: the connection failed. Try again.", "error");
+    }
+    const { status, data } = response;
+    if (status === 200) {
+      autosave.reset();
+      return await advance(data.next_lease);
+    }
+    if (status === 409) {
+      autosave.dirty = true;
+      return showConflict(data.current);
+    }
+    if (status === 404) return leaseLost();
+    autosave.resume();
+    say(`Not submitted: ${errorMessage(data)}`, "error");
+  } finally {
+    submitting = false;
+    transcript.readOnly = false;
+  }
+}
+
+$("submit").addEventListener("click", () => submit());
+$("false-wake").addEventListener("click", () => submit({ falseWake: true }));
+
+const skipDialog = $("skip-dialog");
+$("skip").addEventListener("click", openSkip);
+function openSkip() {
+  if (!current) return;
+  skipDialog.showModal();
+  skipDialog.querySelector('input[name="reason"]:checked')?.focus();
+}
+skipDialog.addEventListener("keydown", (event) => {
+  const radios = skipDialog.querySelectorAll('input[name="reason"]');
+  const index = Number(event.key) - 1;
+  if (index >= 0 && index < radios.length) {
+    radios[index].checked = true;
+    radios[index].focus();
+  }
+});
+skipDialog.addEventListener("close", async () => {
+  if (skipDialog.returnValue !== "skip" || !current) return;
+  const reason = skipDialog.querySelector('input[name="reason"]:checked').value;
+  autosave.pause();
+  await autosave.settled();
+  const { status, data } = await api("POST", `/api/v1/leases/${current.lease.id}/release`, { reason });
+  if (status === 204 || status === 404) return advance(null);
+  autosave.resume();
+  say(`Not skipped: ${errorMessage(data)}`, "error");
+});
+
+$("escalate").addEventListener("click", () => $("escalate-dialog").showModal());
+
+// --- Keys -----------------------------------------------------------------------------------------
+
+bindKeys(
+  config.keymap,
+  {
+    play_pause: togglePlay,
+    back_short: () => seekBy(-1.5),
+    forward_short: () => seekBy(1.5),
+    back_long: () => seekBy(-5),
+    forward_long: () => seekBy(5),
+    slower: () => setSpeed(speedIndex() - 1),
+    faster: () => setSpeed(speedIndex() + 1),
+    to_start: () => surfer.setTime(0),
+    add_segment: () => segments.addAt(surfer.getCurrentTime()),
+    next_segment: () => segments.step(1),
+    previous_segment: () => segments.step(-1),
+    delete_segment: () => segments.removeSelected(),
+    loop: toggleLoop,
+    zoom_in: () => waveform.zoom(1),
+    zoom_out: () => waveform.zoom(-1),
+    focus_transcript: () => transcript.focus(),
+    submit_next: () => submit(),
+    false_wake: () => submit({ falseWake: true }),
+    skip: openSkip,
+    escalate: () => $("escalate-dialog").showModal(),
+    help: () => {
+      $("help").hidden = !$("help").hidden;
+    },
+  },
+  { paused: () => Boolean(document.querySelector("dialog[open]")) || !current },
+);
+
+// Leaving with unsaved words asks first; the words are on the server once the save lands.
+window.addEventListener("beforeunload", (event) => {
+  if (autosave.dirty || autosave.inFlight) event.preventDefault();
+});
+
+const leaseClock = new LeaseClock({
+  element: $("lease-status"),
+  leaseSeconds: config.lease_seconds,
+  activeWindowSeconds: config.active_window_seconds,
+  isPlaying: () => surfer.isPlaying(),
+  onEnded: leaseLost,
+});
+
+show(initial.clip, initial.lease);
