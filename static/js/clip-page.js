@@ -15,21 +15,24 @@ const readJson = (id) => JSON.parse($(id).textContent);
 const config = readJson("editor-config");
 const initial = readJson("clip-data");
 const editor = $("editor");
-const player = $("player");
+// Two audio elements: the clip's, and a spare that loads the audio of the clip claimed ahead
+// (metadata and first bytes) while the reviewer works. Submit & next swaps them.
+const players = [$("player"), $("player-next")];
+let player = players[0];
 const transcript = $("transcript");
 const saveStatus = $("save-status");
 const notice = $("notice");
 
 // No "Save audio as…": no context menu on the player or the waveform; the element has no
 // download control (controlsList="nodownload") and no native controls at all.
-for (const element of [player, $("waveform")]) {
+for (const element of [...players, $("waveform")]) {
   element.addEventListener("contextmenu", (event) => event.preventDefault());
 }
 
 editor.hidden = false;
 const waveform = new Waveform({ container: $("waveform"), media: player, styleNonce: config.style_nonce });
 const surfer = waveform.surfer;
-const played = new PlayedRanges(player);
+const played = new PlayedRanges(players);
 
 let current = null; // {clip, lease, version, linkAt}
 let next = null; // {clip, lease, linkAt} claimed ahead, "empty", or null (not asked yet)
@@ -234,12 +237,19 @@ surfer.on("pause", () => {
   $("play").textContent = "Play";
   updatePlayed();
 });
-player.addEventListener("timeupdate", updatePlayed);
-player.addEventListener("loadedmetadata", () => (editor.dataset.audio = "metadata"));
-player.addEventListener("canplay", () => {
+function playable() {
   editor.dataset.audio = "ready";
   performance.mark("clip-playable");
-});
+}
+
+for (const element of players) {
+  element.addEventListener("timeupdate", () => element === player && updatePlayed());
+  element.addEventListener("loadedmetadata", () => {
+    if (element === player && editor.dataset.audio !== "ready") editor.dataset.audio = "metadata";
+  });
+  element.addEventListener("canplay", () => element === player && playable());
+  element.addEventListener("error", () => element === player && audioFailed());
+}
 
 $("play").addEventListener("click", togglePlay);
 $("zoom-in").addEventListener("click", () => waveform.zoom(1));
@@ -250,7 +260,7 @@ $("add-segment").addEventListener("click", () => segments.addAt(surfer.getCurren
 // Audio links live minutes. When one has expired (the media element fails on its next request),
 // ask for a fresh one and carry on from the same place.
 let refreshes = [];
-player.addEventListener("error", async () => {
+async function audioFailed() {
   if (!current || !player.getAttribute("src")) return;
   const now = Date.now();
   refreshes = refreshes.filter((at) => now - at < 60000);
@@ -260,7 +270,7 @@ player.addEventListener("error", async () => {
   }
   refreshes.push(now);
   await refreshAudioLink();
-});
+}
 
 async function refreshAudioLink() {
   const clip = current.clip;
@@ -285,7 +295,8 @@ async function refreshAudioLink() {
 
 // --- Loading a clip, and the one after it ---------------------------------------------------------
 
-async function show(clip, lease) {
+/** Show a clip; `loaded` is the spare audio element if it is already loading this clip's audio. */
+async function show(clip, lease, loaded = null) {
   surfer.pause();
   clearTimeout(prefetchTimer);
   autosave.reset();
@@ -301,7 +312,21 @@ async function show(clip, lease) {
   leaseClock.set(lease);
   say("");
   $("conflict").hidden = true;
-  await waveform.show(clip, clip.audio_url);
+  if (loaded) {
+    const previous = player;
+    player = loaded;
+    previous.removeAttribute("data-current");
+    player.setAttribute("data-current", "");
+    played.use(player, clip.duration_ms / 1000);
+    await waveform.showLoaded(clip, player, clip.audio_url);
+    previous.pause();
+    previous.removeAttribute("src");
+    previous.load(); // let go of the submitted clip's audio
+    if (player.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA) playable();
+  } else {
+    dropPreload();
+    await waveform.show(clip, clip.audio_url);
+  }
   editor.dataset.waveform = "drawn";
   performance.mark("clip-drawn");
   fillTranscript(clip.transcript, clip);
@@ -311,7 +336,10 @@ async function show(clip, lease) {
   setSpeed(speedIndex());
   transcript.focus();
   transcript.setSelectionRange(transcript.value.length, transcript.value.length);
-  if (next === null) prefetchTimer = setTimeout(claimAhead, config.prefetch_delay_ms);
+  if (next === null) {
+    editor.dataset.next = "pending";
+    prefetchTimer = setTimeout(claimAhead, config.prefetch_delay_ms);
+  }
 }
 
 /** Claim the clip after this one and keep its page data, so Submit & next needs no round trip for it. */
@@ -328,6 +356,7 @@ async function claimAhead() {
   const { status, data } = response;
   if (status === 200) {
     next = { clip: data.clip, lease: data.lease, linkAt: Date.now() };
+    preloadNext();
     editor.dataset.next = "ready";
   } else if (status === 204) {
     next = "empty";
@@ -337,8 +366,31 @@ async function claimAhead() {
   }
 }
 
+function linkIsFresh(upcoming) {
+  return Date.now() - upcoming.linkAt < (config.audio_url_seconds - 15) * 1000;
+}
+
+function spareElement() {
+  return players.find((element) => element !== player);
+}
+
+/** The spare element, loading the clip claimed ahead; null if its audio link is too old to use. */
+function preloadNext() {
+  if (!next || next === "empty" || !linkIsFresh(next)) return null;
+  const spare = spareElement();
+  if (spare.getAttribute("src") !== next.clip.audio_url) spare.src = next.clip.audio_url;
+  return spare;
+}
+
+function dropPreload() {
+  const spare = spareElement();
+  if (!spare.getAttribute("src")) return;
+  spare.removeAttribute("src");
+  spare.load();
+}
+
 /** Show the clip claimed ahead (now current on the server), or claim one now. */
-async function advance(promotedLease) {
+async function advance(promotedLease, loaded = null) {
   let upcoming = next;
   next = null;
   if (upcoming && upcoming !== "empty") {
@@ -346,7 +398,8 @@ async function advance(promotedLease) {
       id: upcoming.lease.id,
       expires_at: new Date(Date.now() + config.lease_seconds * 1000).toISOString(),
     };
-    if (Date.now() - upcoming.linkAt > (config.audio_url_seconds - 15) * 1000) {
+    if (loaded) return show(upcoming.clip, lease, loaded);
+    if (!linkIsFresh(upcoming)) {
       // Its audio link is about to lapse: read the clip again for a fresh one.
       const { status, data } = await api("GET", `/api/v1/clips/${upcoming.clip.id}`);
       upcoming = status === 200 ? { clip: data } : null;
@@ -403,6 +456,7 @@ async function submit({ falseWake = false } = {}) {
   transcript.readOnly = true;
   try {
     autosave.pause();
+    const spare = preloadNext(); // already loading since the claim ahead, unless its link aged
     await autosave.settled();
     const body = { played: true };
     if (autosave.dirty || current.version === 0) body.transcript = transcriptBody();
@@ -415,9 +469,10 @@ async function submit({ falseWake = false } = {}) {
       return say("Not submitted: the connection failed. Try again.", "error");
     }
     const { status, data } = response;
+    performance.mark("submit-answered");
     if (status === 200) {
       autosave.reset();
-      return await advance(data.next_lease);
+      return await advance(data.next_lease, spare);
     }
     if (status === 409) {
       autosave.dirty = true;

@@ -22,9 +22,9 @@ def editor_state(page) -> dict:
 
 def play_to_the_end(page) -> None:
     """Hear the whole clip, fast: the played-ranges tracking is the page's own."""
-    page.evaluate("document.getElementById('player').playbackRate = 16")
+    page.evaluate("document.querySelector('audio[data-current]').playbackRate = 16")
     page.keyboard.press("Alt+0")
-    if page.evaluate("document.getElementById('player').paused"):
+    if page.evaluate("document.querySelector('audio[data-current]').paused"):
         page.keyboard.press("Escape")
     page.wait_for_selector("#editor[data-played=complete]", timeout=15000)
 
@@ -128,7 +128,13 @@ def test_a_reviewer_works_a_clip_from_the_keyboard_and_submit_and_next_shows_the
     current = Lease.objects.get(reviewer=reviewer, ended_at__isnull=True, is_next=False)
     assert current.clip_id == second.pk
 
+    # The next clip's audio started loading in the spare player while the submit was on its way;
+    # it is the one that plays now.
     page.wait_for_selector("#editor[data-audio=ready]")
+    assert page.get_attribute("#player-next", "data-current") == ""
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.querySelector('audio[data-current]').currentTime > 0.3")
+    page.keyboard.press("Escape")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "clip-page.png"))
     # 1280 x 800 holds the whole page for a 30 s clip: nothing to scroll.

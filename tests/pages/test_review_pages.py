@@ -30,7 +30,10 @@ def test_next_clip_opens_the_clip_page_with_player_and_transcript(browser, make_
     assert response.redirect_chain[-1][0] == f"/clips/{clip.public_id}"
     html = response.content.decode()
     # The editor's player has no source until the waveform is drawn; the no-script player has one.
-    assert re.search(r'<audio id="player" preload="metadata" controlsList="nodownload[^"]*" data-protected>', html)
+    players = re.findall(
+        r'<audio id="player(?:-next)?" preload="metadata" controlsList="nodownload[^"]*" data-protected[^>]*>', html
+    )
+    assert len(players) == 2 and not any("src=" in player for player in players)
     assert re.search(
         r'<noscript>.*<audio controls preload="metadata" controlsList="nodownload[^"]*" data-protected src="http://testserver/audio/',
         html,

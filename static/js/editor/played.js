@@ -3,17 +3,27 @@
 // list kept here: a new clip starts it afresh, a new link for the same clip keeps it.
 
 export class PlayedRanges {
-  constructor(media) {
-    this.media = media;
+  /** `elements`: every audio element the editor plays through; `use()` says which is current. */
+  constructor(elements) {
+    this.media = elements[0];
     this.keepOnNextLoad = false;
     this.reset(0);
-    for (const type of ["timeupdate", "pause", "ended", "seeking"]) {
-      media.addEventListener(type, () => this.collect());
+    for (const element of elements) {
+      for (const type of ["timeupdate", "pause", "ended", "seeking"]) {
+        element.addEventListener(type, () => element === this.media && this.collect());
+      }
+      element.addEventListener("loadstart", () => {
+        if (element !== this.media) return;
+        if (!this.keepOnNextLoad) this.ranges = [];
+        this.keepOnNextLoad = false;
+      });
     }
-    media.addEventListener("loadstart", () => {
-      if (!this.keepOnNextLoad) this.ranges = [];
-      this.keepOnNextLoad = false;
-    });
+  }
+
+  /** The clip now plays through `media` (already loading the new clip): start afresh. */
+  use(media, durationSeconds) {
+    this.media = media;
+    this.reset(durationSeconds);
   }
 
   reset(durationSeconds) {

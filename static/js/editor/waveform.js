@@ -53,6 +53,21 @@ export class Waveform {
     this.media.src = audioUrl;
   }
 
+  /**
+   * Play through `media`, which is already loading `audioUrl` (Submit & next started it while
+   * the submit was on its way), and draw the clip from its peaks.
+   */
+  async showLoaded(clip, media, audioUrl) {
+    this.media = media;
+    this.surfer.setMediaElement(media);
+    const drawn = new Promise((resolve) => this.surfer.once("redrawcomplete", resolve));
+    this.regions.clearRegions();
+    this.zoomIndex = 0;
+    // The same URL as the element's source: wavesurfer leaves the loading element alone.
+    await this.surfer.load(audioUrl, [decodePeaks(clip.peaks)], clip.duration_ms / 1000);
+    await drawn;
+  }
+
   zoom(step) {
     this.zoomIndex = Math.max(0, Math.min(ZOOM_STEPS.length - 1, this.zoomIndex + step));
     this.surfer.zoom(ZOOM_STEPS[this.zoomIndex]);
