@@ -10,7 +10,7 @@ PORT ?= 8000
 WORKERS ?= 4
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: demo test serve lint format setup migrate check-migrations clean
+.PHONY: demo test serve lint format setup migrate check-migrations clean bench-editor
 
 # A stamp per requirements file, so an unchanged environment installs nothing.
 $(BIN)/.installed: requirements.txt
@@ -49,6 +49,10 @@ check-migrations: setup
 
 test: check-migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Submit & next in a real browser, 50 clips; results go in docs/benchmarks.md by hand.
+bench-editor: migrate
+	$(BIN)/python bench/editor.py
 
 lint: setup
 	$(BIN)/ruff check .
