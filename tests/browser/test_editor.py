@@ -134,11 +134,11 @@ def test_a_reviewer_works_a_clip_from_the_keyboard_and_submit_and_next_shows_the
     # it is the one that plays now.
     page.wait_for_selector("#editor[data-audio=ready]")
     assert page.get_attribute("#player-next", "data-current") == ""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "clip-page.png"))
     page.keyboard.press("Escape")
     page.wait_for_function("() => document.querySelector('audio[data-current]').currentTime > 0.3")
     page.keyboard.press("Escape")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "clip-page.png"))
     # 1280 x 800 holds the whole page for a 30 s clip: nothing to scroll.
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
     assert_nothing_leaked(page)
