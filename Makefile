@@ -10,7 +10,7 @@ PORT ?= 8000
 WORKERS ?= 4
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: demo test serve lint format setup migrate check-migrations clean
+.PHONY: demo test serve lint format setup migrate check-migrations clean bench-editor
 
 # A stamp per requirements file, so an unchanged environment installs nothing.
 $(BIN)/.installed: requirements.txt
@@ -19,8 +19,14 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# Browser libraries (wavesurfer.js) exactly as package-lock.json pins them. They are served from
+# node_modules/<pkg>/dist through STATICFILES_DIRS and never committed.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Adds any key a newer version needs to an existing var/secrets.env; never replaces one.
-setup: $(BIN)/.installed
+setup: $(BIN)/.installed node_modules/.installed
 	@$(BIN)/python -m reviewportal.keys
 
 migrate: setup
@@ -44,6 +50,10 @@ check-migrations: setup
 test: check-migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Submit & next in a real browser, 50 clips; results go in docs/benchmarks.md by hand.
+bench-editor: migrate
+	$(BIN)/python bench/editor.py
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,4 +63,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var/static
+	rm -rf $(VENV) var/static node_modules

@@ -197,7 +197,14 @@ class LeaseQuerySet(models.QuerySet):
 
 
 class Lease(models.Model):
-    """A reviewer's time-limited hold on one clip. Access to the clip lasts exactly as long."""
+    """A reviewer's time-limited hold on one clip. Access to the clip lasts exactly as long.
+
+    A reviewer holds at most two open leases: the clip they are working on, and one claimed ahead
+    (`is_next`) so the editor can show it the moment they submit. A lease claimed ahead lets its
+    holder view the clip (to prefetch it) but not change its transcript; it shares the current
+    lease's expiry, and becomes current, with a fresh lease period, when the current one ends by
+    submit or skip (annotations.services).
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="leases")
@@ -207,17 +214,23 @@ class Lease(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=LeaseOutcome.choices, blank=True)
     release_reason = models.CharField(max_length=32, choices=ReleaseReason.choices, blank=True)
+    is_next = models.BooleanField(
+        default=False, help_text="claimed ahead while the reviewer works on their current clip"
+    )
 
     objects = LeaseQuerySet.as_manager()
 
     class Meta:
         constraints = [
-            # The database itself refuses a second open lease on a clip or for a reviewer.
+            # The database itself refuses a second open lease on a clip, and more than one current
+            # and one claimed-ahead lease for a reviewer.
             models.UniqueConstraint(
                 fields=["clip"], condition=Q(ended_at__isnull=True), name="one_open_lease_per_clip"
             ),
             models.UniqueConstraint(
-                fields=["reviewer"], condition=Q(ended_at__isnull=True), name="one_open_lease_per_reviewer"
+                fields=["reviewer", "is_next"],
+                condition=Q(ended_at__isnull=True),
+                name="one_current_and_one_next_lease_per_reviewer",
             ),
         ]
         indexes = [
@@ -242,6 +255,12 @@ class Lease(models.Model):
         """Push the expiry out by one lease period from now, for a reviewer still working."""
         self.expires_at = (now or timezone.now()) + timedelta(seconds=settings.LEASE_SECONDS)
         self.save(update_fields=["expires_at"])
+
+    def promote(self, *, now=None) -> None:
+        """Make a lease claimed ahead the current one, with a whole lease period: the reviewer starts on it now."""
+        self.is_next = False
+        self.expires_at = (now or timezone.now()) + timedelta(seconds=settings.LEASE_SECONDS)
+        self.save(update_fields=["is_next", "expires_at"])
 
 
 class TranscriptRevision(models.Model):

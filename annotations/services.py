@@ -180,52 +180,56 @@ def _expire_overdue(now: datetime, *, limit: int) -> int:
     return expired
 
 
-def lease_claim(*, reviewer) -> Lease | None:
-    """Give the reviewer their one active lease: the one they hold, else the next clip's; None if none is left.
+def promote_next_lease(reviewer_id: int, now: datetime) -> Lease | None:
+    """Make the reviewer's lease claimed ahead current, if they hold a live one; return it.
 
-    A reviewer never holds two leases (two tabs claiming at once get the same one), and no clip
-    is ever leased to two reviewers (see annotations.queue). Only clips from pools the reviewer
-    may review are offered. Taking a new clip counts towards the reviewer's volume limit and
-    raises VolumeLimitExceeded past it; a reviewer on a break gets OnBreak. "Possible distress"
-    clips are left out for a reviewer who opted out of them or had DISTRESS_CLIPS_PER_SHIFT.
+    Call inside transaction.atomic, after the current lease has ended (submit, skip, escalation).
     """
-    now = timezone.now()
-    if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
-        volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
-    with transaction.atomic():
-        _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
-        # Serialise this reviewer's claims; other reviewers are not held up.
-        get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
-        held = Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True).select_for_update().first()
-        if held is not None:
-            if held.is_active(now):
-                return held
-            _expire(held, now)
-        pool_ids = queue.reviewable_pool_ids(reviewer)
-        if not pool_ids:
-            return None
-        wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
-        if wellbeing is not None and wellbeing.is_paused(now):
-            raise OnBreak(wellbeing.paused_until)
-        avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
-            distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
-        )
-        taken = queue.take_next_clip(reviewer, pool_ids, avoid_distress=avoid_distress)
-        if taken is None:
-            return None
-        clip_id, public_id = taken
-        volume.count(reviewer, "claim")
-        lease = Lease.objects.create(
-            clip_id=clip_id,
-            reviewer=reviewer,
-            started_at=now,
-            expires_at=now + timedelta(seconds=settings.LEASE_SECONDS),
-        )
-        grant_lease_access(lease)
-        trail.record(
-            Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail={"lease": lease.public_id.hex}
-        )
-        return lease
+    ahead = (
+        Lease.objects.filter(reviewer_id=reviewer_id, is_next=True, ended_at__isnull=True, expires_at__gt=now)
+        .select_for_update(of=("self",))
+        .select_related("clip")
+        .first()
+    )
+    if ahead is None:
+        return None
+    ahead.promote(now=now)
+    grant_lease_access(ahead)
+    detail = {"lease": ahead.public_id.hex, "promoted": True}
+    trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=ahead.clip.public_id, detail=detail)
+    return ahead
+
+
+def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) -> Lease | None:
+    """Lease the next claimable clip to the reviewer; None if their pools hold none.
+
+    Call inside transaction.atomic with the reviewer's row locked (one claim at a time per reviewer).
+    A reviewer on a break gets OnBreak; "possible distress" clips are left out for a reviewer who
+    opted out of them or has had DISTRESS_CLIPS_PER_SHIFT of them this shift.
+    """
+    pool_ids = queue.reviewable_pool_ids(reviewer)
+    if not pool_ids:
+        return None
+    wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
+    if wellbeing is not None and wellbeing.is_paused(now):
+        raise OnBreak(wellbeing.paused_until)
+    avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
+        distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
+    )
+    taken = queue.take_next_clip(reviewer, pool_ids, avoid_distress=avoid_distress)
+    if taken is None:
+        return None
+    clip_id, public_id = taken
+    volume.count(reviewer, "claim")
+    lease = Lease.objects.create(
+        clip_id=clip_id, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next
+    )
+    grant_lease_access(lease)
+    detail = {"lease": lease.public_id.hex}
+    if is_next:
+        detail["ahead"] = True
+    trail.record(Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail=detail)
+    return lease
 
 
 def distressing_leases_this_shift(reviewer, now: datetime) -> int:
@@ -234,24 +238,99 @@ def distressing_leases_this_shift(reviewer, now: datetime) -> int:
     return Lease.objects.filter(reviewer=reviewer, started_at__gte=since, clip__possible_distress=True).count()
 
 
-def lease_release(*, lease: Lease, reason: str) -> None:
-    """Give the clip back to the queue (a skip). The reviewer is not offered this clip again."""
+def _lock_reviewer(reviewer) -> None:
+    """Serialise one reviewer's claims; other reviewers are not held up. Call inside transaction.atomic."""
+    get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
+
+
+def lease_claim(*, reviewer) -> Lease | None:
+    """Give the reviewer their current lease: the one they hold, else the one claimed ahead, else the next clip's.
+
+    None if the queue has nothing for them. A reviewer never holds two current leases (two tabs
+    claiming at once get the same one), and no clip is ever leased to two reviewers (see
+    annotations.queue). Only clips from pools the reviewer may review are offered. Taking a new
+    clip counts towards the reviewer's volume limit and raises VolumeLimitExceeded past it; a
+    reviewer on a break gets OnBreak (see _take_clip).
+    """
+    now = timezone.now()
+    if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
+        volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
+    with transaction.atomic():
+        _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
+        _lock_reviewer(reviewer)
+        held = Lease.objects.filter(reviewer=reviewer, is_next=False, ended_at__isnull=True).select_for_update().first()
+        if held is not None:
+            if held.is_active(now):
+                return held
+            _expire(held, now)
+        promoted = promote_next_lease(reviewer.pk, now)
+        if promoted is not None:
+            return promoted
+        return _take_clip(reviewer, now=now, expires_at=now + timedelta(seconds=settings.LEASE_SECONDS), is_next=False)
+
+
+def lease_claim_next(*, reviewer) -> Lease | None:
+    """Claim the clip after the current one, so the editor can show it the moment this one is submitted.
+
+    Returns the lease claimed ahead (the one already held, if any), or None if the queue has
+    nothing more. It expires with the current lease (renewals move both) and lets the reviewer
+    view the clip, not transcribe it, until it becomes current. Raises LeaseEnded when the
+    reviewer holds no current lease: there is nothing to claim ahead of.
+    """
+    now = timezone.now()
+    held = Lease.objects.active(now).filter(reviewer=reviewer, is_next=True).select_related("clip").first()
+    if held is not None:
+        return held  # asked again (a reload, a second tab): the same clip, and no claim counted
+    volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
+    with transaction.atomic():
+        _lock_reviewer(reviewer)
+        current = Lease.objects.active(now).filter(reviewer=reviewer, is_next=False).first()
+        if current is None:
+            raise LeaseEnded("no current lease to claim ahead of")
+        held = Lease.objects.active(now).filter(reviewer=reviewer, is_next=True).select_related("clip").first()
+        if held is not None:
+            return held
+        # A lease claimed ahead that is overdue but not yet swept still holds the slot.
+        for stale in Lease.objects.overdue(now).filter(reviewer=reviewer, is_next=True).select_for_update():
+            _expire(stale, now)
+        return _take_clip(reviewer, now=now, expires_at=current.expires_at, is_next=True)
+
+
+def lease_release(*, lease: Lease, reason: str) -> Lease | None:
+    """Give the clip back to the queue (a skip). The reviewer is not offered this clip again.
+
+    Returns the lease claimed ahead, now current, if the reviewer held one.
+    """
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
         _close_lease(locked, outcome=LeaseOutcome.RELEASED, reason=reason, now=now, clip_status=ClipStatus.QUEUED)
         detail = {"lease": locked.public_id.hex, "reason": reason}
         trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
+        return None if locked.is_next else promote_next_lease(locked.reviewer_id, now)
 
 
 def lease_renew(*, lease: Lease) -> Lease:
-    """Extend an active lease by one lease period from now, for a reviewer who is still working."""
+    """Extend an active lease by one lease period from now, for a reviewer who is still working.
+
+    The lease claimed ahead, if any, is extended with the current one: both end together when
+    the reviewer goes idle.
+    """
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
-        locked.renew(now=now)
-        detail = {"lease": locked.public_id.hex}
-        trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
+        renewed = [locked]
+        if not locked.is_next:
+            renewed += (
+                Lease.objects.active(now)
+                .filter(reviewer_id=locked.reviewer_id, is_next=True)
+                .select_related("clip")
+                .select_for_update(of=("self",))
+            )
+        for each in renewed:
+            each.renew(now=now)
+            detail = {"lease": each.public_id.hex}
+            trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=each.clip.public_id, detail=detail)
     return locked
 
 
@@ -260,6 +339,31 @@ def lease_renew(*, lease: Lease) -> Lease:
 
 def _latest_revision(clip_id: int) -> TranscriptRevision | None:
     return TranscriptRevision.objects.filter(clip_id=clip_id).order_by("-version").first()
+
+
+def _add_revision(
+    locked: Lease, *, text: str, segments: list[dict], tags: list[str], base_version: int, now: datetime
+) -> TranscriptRevision:
+    """Call inside transaction.atomic with the lease row locked (it serialises saves on one clip)."""
+    latest = _latest_revision(locked.clip_id)
+    current_version = latest.version if latest else 0
+    if base_version != current_version:
+        raise TranscriptConflict(latest)
+    revision = TranscriptRevision.objects.create(
+        clip_id=locked.clip_id,
+        version=current_version + 1,
+        based_on=latest,
+        author_id=locked.reviewer_id,
+        lease=locked,
+        text=text,
+        segments=segments,
+        tags=tags,
+        created_at=now,
+    )
+    # Counts only: the trail never holds transcript text.
+    detail = {"version": revision.version, "segments": len(segments), "tags": len(tags)}
+    trail.record(Action.TRANSCRIPT_SAVED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
+    return revision
 
 
 def transcript_save(
@@ -274,37 +378,35 @@ def transcript_save(
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
-        latest = _latest_revision(locked.clip_id)
-        current_version = latest.version if latest else 0
-        if base_version != current_version:
-            raise TranscriptConflict(latest)
-        revision = TranscriptRevision.objects.create(
-            clip_id=locked.clip_id,
-            version=current_version + 1,
-            based_on=latest,
-            author_id=locked.reviewer_id,
-            lease=locked,
-            text=text,
-            segments=segments,
-            tags=tags,
-            created_at=now,
-        )
-        # Counts only: the trail never holds transcript text.
-        detail = {"version": revision.version, "segments": len(segments), "tags": len(tags)}
-        trail.record(Action.TRANSCRIPT_SAVED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
-        return revision
+        return _add_revision(locked, text=text, segments=segments, tags=tags, base_version=base_version, now=now)
 
 
-def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevision:
+@dataclass(frozen=True)
+class Submitted:
+    revision: TranscriptRevision
+    next_lease: Lease | None  # the lease claimed ahead, now current
+
+
+def clip_submit(
+    *, lease: Lease, version: int | None = None, played: bool = False, final: dict | None = None
+) -> Submitted:
     """Make the latest revision final, end the lease and with it the reviewer's access.
 
-    `version`, when given, must be the latest: a reviewer never submits a version they have not
-    seen. A clip with no saved revision cannot be submitted.
+    `final`, when given ({text, segments, tags, base_version}), is saved as a revision first, in
+    the same transaction, so the editor's last words and the submit are one request. `version`,
+    when given, must be the latest: a reviewer never submits a version they have not seen. A clip
+    with no saved revision cannot be submitted, nor (with REQUIRE_FULL_PLAYBACK) one the reviewer
+    has not played to the end once (`played`, reported by the editor). The lease claimed ahead,
+    if any, becomes current.
     """
+    if settings.REQUIRE_FULL_PLAYBACK and not played:
+        raise ValidationError({"played": "play the whole clip once before submitting"})
+    if final is not None:
+        check_segments(final["segments"], duration_ms=lease.clip.duration_ms)
     now = timezone.now()
     with transaction.atomic():
         locked = _locked_active_lease(lease, now)
-        latest = _latest_revision(locked.clip_id)
+        latest = _add_revision(locked, now=now, **final) if final else _latest_revision(locked.clip_id)
         if latest is None:
             raise ValidationError({"transcript": "save a transcript before submitting"})
         if version is not None and version != latest.version:
@@ -315,6 +417,12 @@ def clip_submit(*, lease: Lease, version: int | None = None) -> TranscriptRevisi
             from annotations.privacy import false_wake_submitted  # privacy builds on these services' models
 
             false_wake_submitted(locked.clip, now)
-        detail = {"version": latest.version, "lease": locked.public_id.hex}
+        detail = {
+            "version": latest.version,
+            "lease": locked.public_id.hex,
+            "played": played,
+            "false_wake": Tag.NOT_ADDRESSED in latest.tags,
+        }
         trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
-    return latest
+        next_lease = promote_next_lease(locked.reviewer_id, now)
+    return Submitted(latest, next_lease)

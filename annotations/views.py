@@ -1,24 +1,30 @@
 """Server-rendered pages for the review loop: queue home, clip page, and their form posts.
 
-The waveform editor (a later issue) replaces the clip page's form; these views stay the no-script
-fallback. Every clip and lease comes through annotations.access.
+The clip page carries the waveform editor (static/js/clip-page.js), which works through the API;
+inside <noscript> it keeps a plain form that posts to clip_save and lease_release. Every clip and
+lease comes through annotations.access.
 """
 
 from contextlib import suppress
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from annotations import services
+from annotations import editor, services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
-from annotations.audio import audio_url
+from annotations.api.views import clip_payload
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
+from escalations.models import Category
+from reviewportal.accounts.middleware import SESSION_STARTED
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.security.volume import VolumeLimitExceeded
@@ -27,16 +33,19 @@ from reviewportal.security.volume import VolumeLimitExceeded
 @require_GET
 @login_required
 def queue_home(request: HttpRequest) -> HttpResponse:
-    held = Lease.objects.active().filter(reviewer=request.user).select_related("clip").first()
-    submitted_today = Lease.objects.filter(
-        reviewer=request.user, outcome=LeaseOutcome.SUBMITTED, ended_at__date=timezone.localdate()
-    ).count()
+    """The reviewer's count for this shift (since they signed in), and the way into the queue."""
+    held = Lease.objects.active().filter(reviewer=request.user, is_next=False).select_related("clip").first()
+    shift_started = datetime.fromtimestamp(request.session.get(SESSION_STARTED, timezone.now().timestamp()), tz=UTC)
+    submitted = Lease.objects.filter(reviewer=request.user, outcome=LeaseOutcome.SUBMITTED)
     return render(
         request,
         "annotations/queue.html",
         {
             "held": held,
-            "submitted_today": submitted_today,
+            "shift_started": shift_started,
+            "submitted_this_shift": submitted.filter(ended_at__gte=shift_started).count(),
+            "submitted_today": submitted.filter(ended_at__date=timezone.localdate()).count(),
+            "queue_empty": request.GET.get("empty") == "1" and held is None,
             "can_review": request.user.has_perm("annotations.review_clips"),
         },
     )
@@ -59,20 +68,20 @@ def _claim_and_open(request: HttpRequest) -> HttpResponse:
         messages.info(request, f"Your queue is paused for a break until {paused.until:%H:%M} UTC.")
         return redirect("queue")
     if lease is None:
-        messages.info(request, "The queue is empty. Check back later.")
-        return redirect("queue")
+        return redirect(reverse("queue") + "?empty=1")
     return redirect("clip", clip_id=lease.clip.public_id)
 
 
 @require_GET
 @login_required
 def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
+    """The editor, with everything it needs in json_script; the same clip shape as the API's."""
     clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
     try:
-        audio_src = audio_url(request, clip, clip.lease)
+        payload = clip_payload(request, clip)  # issues one audio link, shared by editor and <noscript> player
     except VolumeLimitExceeded as limit:
         return render(request, "annotations/volume_limit.html", {"message": str(limit)}, status=429)
-    latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
+    latest = payload["transcript"]
     trail.record(Action.CLIP_VIEWED, object_type="clip", object_id=clip.public_id, detail={"via": "page"})
     return render(
         request,
@@ -81,10 +90,16 @@ def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
             "clip": clip,
             "lease": clip.lease,
             "latest": latest,
-            "text": latest.text if latest else clip.asr_text,
-            "version": latest.version if latest else 0,
-            "audio_src": audio_src,
+            "text": latest["text"] if latest else clip.asr_text,
+            "version": payload["version"],
+            "audio_src": payload["audio_url"],
+            "payload": {"clip": payload, "lease": payload["lease"]},
+            "config": editor.editor_config(style_nonce=str(request.csp_nonce)),
+            "keyboard_help": editor.keyboard_help(),
+            "tags": editor.Tag.choices,
             "release_reasons": ReleaseReason.choices,
+            "escalation_categories": Category.choices,
+            "require_full_playback": settings.REQUIRE_FULL_PLAYBACK,
         },
     )
 
@@ -106,7 +121,9 @@ def clip_save(request: HttpRequest, clip_id) -> HttpResponse:
                 lease=clip.lease, text=text, segments=[], tags=[], base_version=base_version
             )
         if request.POST.get("action") == "submit":
-            services.clip_submit(lease=clip.lease, version=latest.version)
+            # Without the editor nothing tracks playback, so the reviewer confirms it instead.
+            played = request.POST.get("played") == "on"
+            services.clip_submit(lease=clip.lease, version=latest.version, played=played)
             messages.success(request, "Submitted.")
             if request.user.has_perm("annotations.review_clips"):
                 return _claim_and_open(request)

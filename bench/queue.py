@@ -588,7 +588,9 @@ async def _http_reviewer(client: httpx.AsyncClient, csrf_token: str, fresh: bool
         save = await timed("save", "PUT", f"/api/v1/clips/{clip['id']}/transcript", ok={200}, json=transcript)
         if save is None:
             continue
-        submit = await timed("submit", "POST", f"/api/v1/clips/{clip['id']}/submit", ok={200}, json=save.json())
+        submit = await timed(
+            "submit", "POST", f"/api/v1/clips/{clip['id']}/submit", ok={200}, json={**save.json(), "played": True}
+        )
         if submit is None:
             continue
         recorder.cycle(time.perf_counter())
@@ -636,7 +638,7 @@ def _in_process_reviewer(reviewer, recorder: Recorder) -> None:
                 )
                 recorder.call("save", started, time.perf_counter())
                 started = time.perf_counter()
-                services.clip_submit(lease=lease, version=revision.version)
+                services.clip_submit(lease=lease, version=revision.version, played=True)
                 finished = time.perf_counter()
                 recorder.call("submit", started, finished)
                 recorder.cycle(finished)
@@ -735,7 +737,9 @@ def count_queries(reviewer) -> dict[str, dict]:
             }
             saved = client.put(f"/api/v1/clips/{clip['id']}/transcript", body, content_type="application/json").json()
         with CaptureQueriesContext(connection) as submit_queries:
-            client.post(f"/api/v1/clips/{clip['id']}/submit", saved, content_type="application/json")
+            client.post(
+                f"/api/v1/clips/{clip['id']}/submit", {**saved, "played": True}, content_type="application/json"
+            )
         through_views = {
             "claim": [query_shape(q["sql"]) for q in claim_queries.captured_queries],
             "save": [query_shape(q["sql"]) for q in save_queries.captured_queries],
@@ -750,7 +754,7 @@ def count_queries(reviewer) -> dict[str, dict]:
                 lease=lease, text=TRANSCRIPT_TEXT, segments=TRANSCRIPT_SEGMENTS, tags=[], base_version=0
             )
         with CaptureQueriesContext(connection) as submit_queries:
-            services.clip_submit(lease=lease, version=revision.version)
+            services.clip_submit(lease=lease, version=revision.version, played=True)
         services_only = {
             "claim": [query_shape(q["sql"]) for q in claim_queries.captured_queries],
             "save": [query_shape(q["sql"]) for q in save_queries.captured_queries],

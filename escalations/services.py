@@ -20,6 +20,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 
 from annotations.grants import revoke_lease_access
 from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, Lease, LeaseOutcome, SourceIdentity
+from annotations.services import promote_next_lease
 from escalations import notify, workflow
 from escalations.models import (
     Category,
@@ -162,6 +163,8 @@ def escalation_open(
             if locked_lease.ended_at is None:
                 locked_lease.end(outcome=LeaseOutcome.ESCALATED, now=now)
                 revoke_lease_access(locked_lease)
+                # The clip claimed ahead becomes current, as after a submit: the editor moves on to it.
+                promote_next_lease(locked_lease.reviewer_id, now)
         _grant_team(clip)
         case = Escalation.objects.create(
             clip=clip,

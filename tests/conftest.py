@@ -1,6 +1,8 @@
 """Personas and shared fixtures. Every test gets its own empty audio storage."""
 
 import io
+import os
+import tempfile
 
 import pytest
 from django.contrib.auth.models import Group
@@ -14,6 +16,22 @@ from reviewportal.accounts.roles import AUDITORS, REVIEWERS, SUPERVISORS
 from tests.audio_files import metadata, write_audio
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite, a test database in a file, as the embedded default runs, not in memory.
+
+    An in-memory database is one connection shared by every thread of the live server the
+    browser tests talk to, and it answers "database table is locked" at once when two of the
+    browser's requests overlap, where a file with WAL waits its turn like production does.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = os.path.join(tempfile.gettempdir(), f"reviewportal-test-{os.getpid()}.sqlite3")
+        database.setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture(autouse=True)

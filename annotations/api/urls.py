@@ -4,6 +4,7 @@ from annotations.api import integrations, views
 
 urlpatterns = [
     path("queue/claim", views.ClaimView.as_view(), name="api-queue-claim"),
+    path("queue/claim-next", views.ClaimNextView.as_view(), name="api-queue-claim-next"),
     path("leases/<uuid:lease_id>/release", views.LeaseReleaseView.as_view(), name="api-lease-release"),
     path("leases/<uuid:lease_id>/renew", views.LeaseRenewView.as_view(), name="api-lease-renew"),
     path("clips/<uuid:clip_id>", views.ClipDetailView.as_view(), name="api-clip-detail"),

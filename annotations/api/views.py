@@ -141,7 +141,8 @@ class ClipOutputSerializer(serializers.Serializer):
         return request.build_absolute_uri(audio_url(request, clip, clip.lease))
 
 
-def _clip_payload(request, clip: Clip) -> dict:
+def clip_payload(request, clip: Clip) -> dict:
+    """The clip as the editor reads it, from the API or from the page's json_script: one shape."""
     return ClipOutputSerializer(clip, context={"request": request}).data
 
 
@@ -179,7 +180,41 @@ class ClaimView(APIView):
         # The service just leased it (or returned the held lease), grants included: no second look-up.
         clip = lease.clip
         clip.lease = lease
-        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": _clip_payload(request, clip)})
+        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": clip_payload(request, clip)})
+
+
+class ClaimNextView(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanReview]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: ClaimView.OutputSerializer,
+            204: OpenApiResponse(description="Nothing more in the queue for you."),
+            403: NOT_SIGNED_IN,
+            409: OpenApiResponse(
+                DetailSerializer, description="You hold no current clip to claim ahead of, or you are on a break."
+            ),
+            429: TOO_MUCH,
+        },
+        summary="Claim the clip after your current one, so it shows the moment you submit",
+        description="The lease claimed ahead lets you fetch the clip (peaks, audio) but not change its "
+        "transcript until it becomes current, which happens when you submit or skip the current clip. "
+        "It expires with the current lease; asking again returns the same one.",
+    )
+    def post(self, request):
+        try:
+            lease = services.lease_claim_next(reviewer=request.user)
+        except LeaseEnded:
+            return Response({"detail": "You hold no current clip to claim ahead of"}, status=status.HTTP_409_CONFLICT)
+        except OnBreak as paused:
+            detail = f"Your queue is paused for a break until {paused.until:%H:%M} UTC"
+            return Response({"detail": detail, "paused_until": paused.until}, status=status.HTTP_409_CONFLICT)
+        if lease is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        clip = lease.clip
+        clip.lease = lease
+        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": clip_payload(request, clip)})
 
 
 class LeaseReleaseView(APIView):
@@ -232,17 +267,20 @@ class ClipDetailView(APIView):
     def get(self, request, clip_id):
         clip = clip_for_user(request.user, clip_id)
         trail.record(Action.CLIP_VIEWED, object_type="clip", object_id=clip.public_id, detail={"via": "api"})
-        return Response(_clip_payload(request, clip))
+        return Response(clip_payload(request, clip))
+
+
+class TranscriptInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False)
+    segments = SegmentSerializer(many=True, max_length=500, required=False, default=list)
+    tags = serializers.ListField(
+        child=serializers.ChoiceField(Tag.choices), required=False, default=list, max_length=10
+    )
+    base_version = serializers.IntegerField(min_value=0, help_text="the version your edit started from; 0 for none")
 
 
 class TranscriptSaveView(APIView):
-    class InputSerializer(serializers.Serializer):
-        text = serializers.CharField(max_length=20000, allow_blank=True, trim_whitespace=False)
-        segments = SegmentSerializer(many=True, max_length=500, required=False, default=list)
-        tags = serializers.ListField(
-            child=serializers.ChoiceField(Tag.choices), required=False, default=list, max_length=10
-        )
-        base_version = serializers.IntegerField(min_value=0, help_text="the version your edit started from; 0 for none")
+    InputSerializer = TranscriptInputSerializer
 
     class OutputSerializer(serializers.Serializer):
         version = serializers.IntegerField()
@@ -281,9 +319,16 @@ class TranscriptSaveView(APIView):
 class ClipSubmitView(APIView):
     class InputSerializer(serializers.Serializer):
         version = serializers.IntegerField(min_value=1, required=False, help_text="the version you mean to submit")
+        played = serializers.BooleanField(
+            default=False, help_text="the editor saw the whole clip played once (required unless turned off)"
+        )
+        transcript = TranscriptInputSerializer(
+            required=False, help_text="your last edit, saved as a revision and submitted in one step"
+        )
 
     class OutputSerializer(serializers.Serializer):
         version = serializers.IntegerField(help_text="the version that became final")
+        next_lease = LeaseOutputSerializer(allow_null=True, help_text="the clip you claimed ahead, now current")
 
     @extend_schema(
         request=InputSerializer,
@@ -292,20 +337,30 @@ class ClipSubmitView(APIView):
             400: INVALID,
             403: NOT_SIGNED_IN,
             404: NOT_FOUND,
-            409: OpenApiResponse(ConflictSerializer, description="version is not the latest."),
+            409: OpenApiResponse(
+                ConflictSerializer, description="version (or transcript.base_version) is not the latest."
+            ),
         },
-        summary="Make the latest revision final and end your lease",
+        summary="Make the latest revision (or the one sent along) final and end your lease",
     )
     def post(self, request, clip_id):
         clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
         data = _valid(self.InputSerializer, request.data)
         try:
-            final = services.clip_submit(lease=clip.lease, version=data.get("version"))
+            submitted = services.clip_submit(
+                lease=clip.lease, version=data.get("version"), played=data["played"], final=data.get("transcript")
+            )
         except TranscriptConflict as conflict:
             return _conflict_response(conflict)
         except LeaseEnded:
             raise NotFound("No such clip") from None
-        return Response({"version": final.version})
+        next_lease = submitted.next_lease
+        return Response(
+            {
+                "version": submitted.revision.version,
+                "next_lease": LeaseOutputSerializer(next_lease).data if next_lease else None,
+            }
+        )
 
 
 # --- Ingest (service tokens only) --------------------------------------------------------------

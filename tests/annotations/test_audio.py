@@ -152,7 +152,7 @@ def test_the_link_dies_with_the_lease(reviewer_client, leased, how):
         reviewer_client.put(
             f"/api/v1/clips/{clip.public_id}/transcript", {"text": "x", "base_version": 0}, format="json"
         )
-        reviewer_client.post(f"/api/v1/clips/{clip.public_id}/submit", {}, format="json")
+        reviewer_client.post(f"/api/v1/clips/{clip.public_id}/submit", {"played": True}, format="json")
     else:
         Lease.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 

@@ -238,4 +238,4 @@ def test_sixteen_concurrent_claimers_lease_every_clip_exactly_once(django_user_m
 
 def _finish(lease):
     services.transcript_save(lease=lease, text="ok", segments=[], tags=[], base_version=0)
-    services.clip_submit(lease=lease)
+    services.clip_submit(lease=lease, played=True)

@@ -106,9 +106,9 @@ def test_submit_makes_the_latest_revision_final_and_ends_access(reviewer_client,
     save(reviewer_client, leased, "first", 0)
     save(reviewer_client, leased, "final words", 1)
 
-    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {"version": 2}, format="json")
+    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {"version": 2, "played": True}, format="json")
 
-    assert response.status_code == 200 and response.json() == {"version": 2}
+    assert response.status_code == 200 and response.json() == {"version": 2, "next_lease": None}
     clip = Clip.objects.get()
     assert clip.status == ClipStatus.SUBMITTED and clip.final_revision.text == "final words"
     assert Lease.objects.get().outcome == LeaseOutcome.SUBMITTED
@@ -117,7 +117,7 @@ def test_submit_makes_the_latest_revision_final_and_ends_access(reviewer_client,
 
 
 def test_submit_without_a_saved_transcript_is_refused(reviewer_client, leased):
-    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {}, format="json")
+    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {"played": True}, format="json")
 
     assert response.status_code == 400
     assert "save a transcript" in response.json()["transcript"][0]
@@ -128,7 +128,7 @@ def test_submit_of_a_version_that_is_not_the_latest_gets_409(reviewer_client, le
     save(reviewer_client, leased, "first", 0)
     save(reviewer_client, leased, "second", 1)
 
-    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {"version": 1}, format="json")
+    response = reviewer_client.post(f"/api/v1/clips/{leased}/submit", {"version": 1, "played": True}, format="json")
 
     assert response.status_code == 409
     assert Clip.objects.get().status == ClipStatus.LEASED

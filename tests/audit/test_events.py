@@ -65,7 +65,7 @@ def test_the_review_loop_records_each_step_with_who_and_from_where(working, revi
     client.get(f"/api/v1/clips/{clip_id}")
     client.get(audio_path, HTTP_RANGE="bytes=0-99")
     client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "secret words", "base_version": 0}, format="json")
-    client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+    client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
 
     claimed = one(Action.CLIP_CLAIMED)
     assert claimed.actor_user_id == reviewer.pk and claimed.actor_label == "rita"

@@ -73,9 +73,20 @@ def test_the_reviewer_is_warned_and_the_audio_starts_quietly(reviewer, make_clip
     make_clips(1, asr_text="somebody help")
     browser = signed_in(reviewer, Client)
     html = browser.get(browser.post("/queue/next")["Location"]).content.decode()
-    assert "Content warning" in html and "data-reduced-volume" in html
+    assert 'id="distress-warning" role="alert">Content warning' in html  # shown, not hidden
+    assert '"possible_distress": true' in html  # the editor starts the audio at reduced volume on it
     api = signed_in(reviewer).get(f"/api/v1/clips/{Clip.objects.get().public_id}").json()
     assert api["possible_distress"] is True
+
+
+def test_a_calm_clip_carries_no_warning(reviewer, make_clips):
+    from django.test import Client
+
+    make_clips(1)
+    browser = signed_in(reviewer, Client)
+    html = browser.get(browser.post("/queue/next")["Location"]).content.decode()
+    assert 'id="distress-warning" role="alert" hidden>' in html
+    assert '"possible_distress": false' in html
 
 
 def test_a_break_pauses_the_queue_and_ends(reviewer_client, reviewer, make_clips):

@@ -117,7 +117,7 @@ def test_later_ingests_for_the_account_are_dropped_as_opted_out(three_clips, tmp
 def test_reviewed_clips_stay_after_an_opt_out_until_retention(three_clips, reviewer_client):
     clip_id = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
     reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "done", "base_version": 0}, format="json")
-    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
 
     report = opt_out().json()
 
@@ -148,7 +148,7 @@ def test_a_deletion_request_removes_audio_transcripts_and_identity_and_leaves_to
     reviewer_client.put(
         f"/api/v1/clips/{clip_id}/transcript", {"text": "my address is", "base_version": 0}, format="json"
     )
-    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
 
     response = token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json")
 

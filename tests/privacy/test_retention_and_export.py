@@ -28,7 +28,7 @@ def review(client, text="set a timer", tags=()):
     client.put(
         f"/api/v1/clips/{clip_id}/transcript", {"text": text, "base_version": 0, "tags": list(tags)}, format="json"
     )
-    client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+    client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
     return Clip.objects.get(public_id=clip_id)
 
 

@@ -36,7 +36,7 @@ def requests_for(client, clip_id: str, audio_path: str):
         "transcript": client.put(
             f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json"
         ),
-        "submit": client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json"),
+        "submit": client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json"),
         "page": client.get(f"/clips/{clip_id}"),
         "audio": client.get(audio_path),
     }
@@ -94,7 +94,7 @@ def test_grants_exist_only_for_open_leases(three_leases):
     assert ClipUserObjectPermission.objects.count() == 3 * 2  # view_clip and transcribe_clip per lease
     _person, client, clip_id, _ = held[0]
     client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json")
-    client.post(f"/api/v1/clips/{clip_id}/submit", {}, format="json")
+    client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
     lease = Lease.objects.get(reviewer=held[1][0])
     held[1][1].post(f"/api/v1/leases/{lease.public_id}/release", {"reason": "other"}, format="json")
 

@@ -89,7 +89,7 @@ def test_a_password_alone_reaches_nothing_but_the_second_factor_pages(reviewer, 
 def test_verifying_with_a_current_code_opens_the_queue(reviewer):
     device = enrol_totp(reviewer)
     client = signed_in_fully("rita", totp_secret(device))
-    assert b"Next clip" in client.get("/").content
+    assert b"Start reviewing" in client.get("/").content
 
 
 def test_a_totp_code_is_never_accepted_twice(reviewer):
