@@ -171,6 +171,22 @@ class SourceIdentity(models.Model):
         return f"identity of {self.clip_id}"
 
 
+class IngestedSource(models.Model):
+    """Every upstream recording ever ingested, by the keyed hash of its source_id; kept for good.
+
+    A purge (retention, a false wake, a deletion request, an opt-out) removes the clip's content
+    and who was recorded, SourceIdentity included. This row stays, so a manifest run again or an
+    upstream that retries cannot bring a purged recording back. It names no person: without the
+    hash key and the upstream's own id it says nothing.
+    """
+
+    source_id_hash = models.CharField(max_length=64, unique=True)
+    ingested_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"source {self.source_id_hash[:12]}"
+
+
 class LeaseOutcome(models.TextChoices):
     SUBMITTED = "submitted"
     RELEASED = "released"

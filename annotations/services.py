@@ -24,6 +24,7 @@ from annotations.models import (
     Clip,
     ClipPool,
     ClipStatus,
+    IngestedSource,
     Lease,
     LeaseOutcome,
     OptOut,
@@ -67,7 +68,7 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
     ):
         return IngestResult(IngestOutcome.OPTED_OUT)
     source_id_hash = identity.keyed_hash(metadata.source_id)
-    if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
+    if IngestedSource.objects.filter(source_id_hash=source_id_hash).exists():
         return IngestResult(IngestOutcome.DUPLICATE)
     facts = inspect_audio(audio_path, name=audio_name)
     distress = prescreen.screen(metadata.asr_text, metadata.locale)
@@ -77,6 +78,7 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
         stored_name = storage.save(f"{stored_name[:2]}/{stored_name}{facts.extension}", File(source))
     try:
         with transaction.atomic():
+            IngestedSource.objects.create(source_id_hash=source_id_hash)
             clip = Clip.objects.create(
                 pool=ClipPool.for_locale(metadata.locale),
                 audio_name=stored_name,
@@ -118,7 +120,7 @@ def clip_ingest(*, metadata: ClipMetadata, audio_path: Path, audio_name: str) ->
     except IntegrityError:
         # Another ingest of the same source_id committed between our check and our insert.
         storage.delete(stored_name)
-        if SourceIdentity.objects.filter(source_id_hash=source_id_hash).exists():
+        if IngestedSource.objects.filter(source_id_hash=source_id_hash).exists():
             return IngestResult(IngestOutcome.DUPLICATE)
         raise
     except BaseException:

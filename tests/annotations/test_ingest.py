@@ -3,6 +3,7 @@
 import io
 import json
 import struct
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import soundfile
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from annotations import identity
+from annotations import identity, privacy
 from annotations.models import Clip, ClipStatus, SourceIdentity
 from tests.audio_files import FORMATS, metadata, write_audio, write_manifest
 
@@ -77,6 +78,32 @@ def test_rerunning_a_manifest_ingests_nothing_twice(tmp_path, audio_root):
     assert code == 0
     assert "ingested 0, duplicate 1" in out
     assert Clip.objects.count() == 1 and len(stored_files(audio_root)) == 1
+
+
+def test_a_purged_clip_is_not_ingested_again_when_its_manifest_runs_again(tmp_path, audio_root, settings):
+    write_audio(tmp_path / "a.wav")
+    manifest = one_line(tmp_path, "a.wav")
+    ingest(manifest)
+    clip = Clip.objects.get()
+    # The purge deletes who was recorded, and with it the source_id's hash on SourceIdentity.
+    privacy.purge_expired(now=clip.received_at + timedelta(days=settings.UNREVIEWED_RETENTION_DAYS + 1))
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.PURGED and not SourceIdentity.objects.exists()
+
+    out, code = ingest(manifest)
+
+    assert code == 0 and "ingested 0, duplicate 1" in out
+    assert Clip.objects.count() == 1 and stored_files(audio_root) == []
+
+
+def test_the_command_shows_its_progress_line_by_line(tmp_path, audio_root):
+    write_audio(tmp_path / "a.wav")
+    manifest = one_line(tmp_path, "a.wav")
+    err = io.StringIO()
+
+    call_command("ingest_clips", str(manifest), progress="always", stdout=io.StringIO(), stderr=err)
+
+    assert "manifest.jsonl: 100%" in err.getvalue() and "1/1" in err.getvalue()
 
 
 def test_an_opted_out_line_is_counted_and_dropped_without_storing_anything(tmp_path, audio_root):

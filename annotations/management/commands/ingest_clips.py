@@ -20,15 +20,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("manifest", type=Path)
+        parser.add_argument(
+            "--progress",
+            choices=["auto", "always", "never"],
+            default="auto",
+            help="the progress bar on stderr: when stderr is a terminal (auto), always, or never",
+        )
 
-    def handle(self, *args, manifest: Path, **options):
+    def handle(self, *args, manifest: Path, progress: str = "auto", **options):
         try:
             lines = manifest.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"{manifest}: cannot read: {error}") from None
         counts: Counter[str] = Counter()
         rejections: list[str] = []
-        progress = tqdm(total=len(lines), unit="line", desc=manifest.name, file=self.stderr._out, disable=None)
+        disable = {"auto": None, "always": False, "never": True}[progress]
+        progress = tqdm(total=len(lines), unit="line", desc=manifest.name, file=self.stderr._out, disable=disable)
         with progress, trail.context(label="manage.py ingest_clips"):
             for number, line in enumerate(lines, start=1):
                 progress.update()
