@@ -239,3 +239,39 @@ def test_sixteen_concurrent_claimers_lease_every_clip_exactly_once(django_user_m
 def _finish(lease):
     services.transcript_save(lease=lease, text="ok", segments=[], tags=[], base_version=0)
     services.clip_submit(lease=lease, played=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_walks_past_a_clip_another_transaction_has_locked_instead_of_waiting(reviewer, make_clips):
+    """SKIP LOCKED itself: with the queue's head row locked elsewhere, the claim takes the next clip at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED claims need PostgreSQL; SQLite takes clips with a conditional UPDATE")
+    from django.db import transaction
+
+    first, second = make_clips(2)
+    locked, done = threading.Event(), threading.Event()
+
+    def hold_the_head():
+        try:
+            with transaction.atomic():
+                Clip.objects.select_for_update().get(pk=first.pk)
+                locked.set()
+                done.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_head)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '1s'")  # a claim that waited for the row would fail here
+        lease = services.lease_claim(reviewer=reviewer)
+    finally:
+        done.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert lease.clip_id == second.pk
