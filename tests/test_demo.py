@@ -49,6 +49,10 @@ def test_the_demo_has_clips_to_review_a_supervisor_on_duty_and_a_lead(demo):
     assert reviewer.post("/api/v1/queue/claim").status_code == 200
 
     users = get_user_model().objects
+    roles = {name: set(users.get(username=name).groups.values_list("name", flat=True)) for name in logins}
+    assert roles["reviewer"] == roles["reviewer2"] == {"reviewers"}
+    assert roles["auditor"] == {"auditors"}
+    assert {"supervisors", "escalation_team"} <= roles["supervisor"]
     assert SupervisorDuty.objects.get(supervisor=users.get(username="supervisor")).on_duty
     lead_roles = set(users.get(username="lead").groups.values_list("name", flat=True))
     assert lead_roles == {"supervisors", "escalation_team", "escalation_leads"}

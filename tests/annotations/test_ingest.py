@@ -272,6 +272,7 @@ def test_the_demo_bad_manifest_reports_each_rejection_by_line(audio_root):
     assert code == 1
     for number in (2, 4, 5, 6, 7):
         assert f"bad_manifest.jsonl:{number}:" in out
+    assert "bad_manifest.jsonl:3: locale: This field is required." in out
 
 
 def test_a_missing_manifest_is_a_command_error_naming_the_file(tmp_path):
