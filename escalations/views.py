@@ -161,10 +161,13 @@ def case_page(request: HttpRequest, case_id) -> HttpResponse:
             "state": state,
             "events": case.events.select_related("actor", "owner").order_by("id"),
             "audio_src": link,
-            "next_states": [s for s in workflow.TRANSITIONS.get(state, set()) if s != State.CLOSED],
-            "can_close": State.CLOSED in workflow.TRANSITIONS.get(state, set()),
-            "dispositions": Disposition.choices,
-            "referrals": [(d, Disposition(d).label) for d in sorted(services.REFERRAL_DISPOSITIONS)],
+            "next_states": sorted(workflow.plain_moves(state) - {State.CLOSED}),
+            "can_close": State.CLOSED in workflow.plain_moves(state),
+            "dispositions": [
+                (d, Disposition(d).label)
+                for d in workflow.closing_dispositions(case.current_disposition if state == State.REFERRED else "")
+            ],
+            "referrals": [(d, Disposition(d).label) for d in sorted(workflow.REFERRAL_DISPOSITIONS)],
             "pending_referral": services.pending_referral(case),
             "identity_requests": case.identity_requests.select_related("requested_by", "approved_by").order_by(
                 "requested_at"

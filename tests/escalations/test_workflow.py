@@ -49,10 +49,11 @@ def test_every_transition_is_allowed_exactly_when_the_table_says(
     case, _, _ = flagged
     bring_to(case, from_state, supervisor_on_duty, second_supervisor)
     before = EscalationEvent.objects.count()
+    fitting = "child_protection_referral" if from_state == State.REFERRED else "no_action_needed"
 
-    response = move(supervisor_client, case, to_state, disposition="no_action_needed")
+    response = move(supervisor_client, case, to_state, disposition=fitting)
 
-    if workflow.allowed(from_state, to_state):
+    if to_state in workflow.plain_moves(from_state):
         assert response.status_code == 200, response.content
         assert services.current(Escalation.objects.get()).state == to_state
         assert EscalationEvent.objects.count() == before + 1
@@ -84,6 +85,91 @@ def test_every_step_is_an_event_and_the_case_row_never_changes(flagged, supervis
     with pytest.raises(ValueError, match="never edited"):
         case.save()
     assert AccessEvent.objects.filter(action=Action.ESCALATION_TRANSITION).count() == 5
+
+
+def test_every_move_is_in_the_one_table_two_person_moves_included(
+    flagged, supervisor_on_duty, second_supervisor, supervisor_client
+):
+    """Issue 6: under_review → referred lives in TRANSITIONS too, marked as needing two people."""
+    case, _, _ = flagged
+    assert workflow.TWO_PERSON == {(State.UNDER_REVIEW, State.REFERRED)}
+    assert State.REFERRED in workflow.TRANSITIONS[State.UNDER_REVIEW]
+    assert workflow.plain_moves(State.UNDER_REVIEW) == {State.NO_ACTION}
+    bring_to(case, State.UNDER_REVIEW, supervisor_on_duty)
+
+    assert move(supervisor_client, case, State.REFERRED).status_code == 409
+    services.referral_propose(case=case, by=supervisor_on_duty, disposition="law_enforcement_referral", note="police")
+    services.referral_approve(case=case, by=second_supervisor)
+    assert services.current(case).state == State.REFERRED
+    moves = EscalationEvent.objects.exclude(from_state="").exclude(kind=EventKind.REFERRAL_PROPOSED)
+    assert all(workflow.allowed(event.from_state, event.to_state) for event in moves)
+
+
+@pytest.mark.parametrize(
+    "disposition", ["emergency_services_contacted", "child_protection_referral", "law_enforcement_referral"]
+)
+def test_one_supervisor_cannot_record_an_outside_referral_by_closing(
+    flagged, supervisor_on_duty, supervisor_client, disposition
+):
+    """Issue 6: under_review → no_action → closed as a referral would skip the second person."""
+    case, _, _ = flagged
+    bring_to(case, State.NO_ACTION, supervisor_on_duty)
+    before = EscalationEvent.objects.count()
+
+    response = move(supervisor_client, case, State.CLOSED, disposition=disposition)
+
+    assert response.status_code == 400, response.content
+    assert "second supervisor" in response.json()["disposition"][0]
+    assert services.current(case).state == State.NO_ACTION
+    assert EscalationEvent.objects.count() == before
+    assert not EscalationEvent.objects.filter(disposition=disposition).exists()
+
+
+def test_a_referred_case_closes_as_the_referral_two_people_approved_and_nothing_else(
+    flagged, supervisor_on_duty, second_supervisor, supervisor_client
+):
+    case, _, _ = flagged
+    bring_to(case, State.REFERRED, supervisor_on_duty, second_supervisor)  # child protection, approved by sven
+
+    for other in ("law_enforcement_referral", "emergency_services_contacted", "false_positive"):
+        refused = move(supervisor_client, case, State.CLOSED, disposition=other)
+        assert refused.status_code == 400 and "child_protection_referral" in refused.json()["disposition"][0]
+    closed = move(supervisor_client, case, State.CLOSED)  # no disposition: the approved one
+
+    assert closed.status_code == 200, closed.content
+    current = services.current(case)
+    assert (current.state, current.disposition) == (State.CLOSED, "child_protection_referral")
+
+
+def test_a_proposal_nobody_approved_leaves_no_referral_behind(flagged, supervisor_on_duty, supervisor_client):
+    case, _, _ = flagged
+    bring_to(case, State.UNDER_REVIEW, supervisor_on_duty)
+    services.referral_propose(case=case, by=supervisor_on_duty, disposition="law_enforcement_referral", note="police")
+
+    assert move(supervisor_client, case, State.NO_ACTION).status_code == 200
+    assert services.current(case).disposition == ""
+    refused = move(supervisor_client, case, State.CLOSED, disposition="law_enforcement_referral")
+    assert refused.status_code == 400 and "disposition" in refused.json()
+
+
+def test_the_case_page_cannot_close_as_a_referral_either(flagged, supervisor_on_duty):
+    from django.test import Client
+
+    case, _, _ = flagged
+    bring_to(case, State.NO_ACTION, supervisor_on_duty)
+    browser = signed_in(supervisor_on_duty, Client)
+    page = f"/supervise/escalations/{case.public_id}"
+    close_form = browser.get(page).content.decode().split('name="disposition"')[1].split("</select>")[0]
+    assert "law_enforcement_referral" not in close_form and "false_positive" in close_form
+
+    refused = browser.post(
+        f"{page}/steps",
+        {"step": "transition", "to_state": "closed", "disposition": "law_enforcement_referral"},
+        follow=True,
+    )
+
+    assert b"second supervisor approve it" in refused.content
+    assert services.current(case).state == State.NO_ACTION
 
 
 def test_closing_needs_a_disposition(flagged, supervisor_on_duty, supervisor_client):
