@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
 from escalations import services, workflow
-from escalations.access import case_for_user, identity_request_for_user
+from escalations.access import case_for_user, identity_request_for_user, may_handle_cases
 from escalations.models import Category, Disposition, Escalation, State
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
@@ -33,7 +33,7 @@ class HandlesCases(permissions.BasePermission):
     message = "Only supervisors and escalation leads handle cases"
 
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("escalations.handle_escalation")
+        return may_handle_cases(request.user)
 
 
 class IsReviewer(permissions.BasePermission):

@@ -22,6 +22,7 @@ from annotations.grants import revoke_lease_access
 from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, Lease, LeaseOutcome, SourceIdentity
 from annotations.services import promote_next_lease
 from escalations import notify, workflow
+from escalations.access import may_handle_cases
 from escalations.models import (
     Category,
     Escalation,
@@ -186,7 +187,7 @@ def _grant_team(clip: Clip) -> None:
 
 
 def _require_handler(person) -> None:
-    if not person.has_perm("escalations.handle_escalation"):
+    if not may_handle_cases(person):
         raise NotAllowed("Only supervisors and escalation leads handle cases")
 
 

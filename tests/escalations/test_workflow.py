@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escalations import services, workflow
+from escalations import notify, services, workflow
 from escalations.models import Escalation, EscalationEvent, EventKind, State
 from reviewportal.audit.models import AccessEvent, Action
 from tests.conftest import signed_in
@@ -92,7 +92,7 @@ def test_every_move_is_in_the_one_table_two_person_moves_included(
 ):
     """Issue 6: under_review → referred lives in TRANSITIONS too, marked as needing two people."""
     case, _, _ = flagged
-    assert workflow.TWO_PERSON == {(State.UNDER_REVIEW, State.REFERRED)}
+    assert {(State.UNDER_REVIEW, State.REFERRED)} == workflow.TWO_PERSON
     assert State.REFERRED in workflow.TRANSITIONS[State.UNDER_REVIEW]
     assert workflow.plain_moves(State.UNDER_REVIEW) == {State.NO_ACTION}
     bring_to(case, State.UNDER_REVIEW, supervisor_on_duty)
@@ -235,12 +235,25 @@ def test_the_case_list_filters_by_state_severity_and_owner(flagged, supervisor_c
 # --- Deadlines -------------------------------------------------------------------------------
 
 
-def test_a_missed_deadline_reassigns_to_the_next_tier_and_notifies_again(flagged, supervisor_on_duty, lead):
+def test_a_missed_deadline_reassigns_to_the_next_tier_and_notifies_again(
+    flagged, supervisor_on_duty, lead, monkeypatch, django_capture_on_commit_callbacks
+):
     _case, _, _ = flagged
     first = EscalationEvent.objects.get()
+    sent = []
+    monkeypatch.setattr(notify, "_send", lambda group, message: sent.append((group, message["event"])))
 
-    assert services.enforce_deadlines(now=first.deadline - timedelta(seconds=1)) == 0
-    assert services.enforce_deadlines(now=first.deadline + timedelta(seconds=1)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enforce_deadlines(now=first.deadline - timedelta(seconds=1)) == 0
+    assert sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enforce_deadlines(now=first.deadline + timedelta(seconds=1)) == 1
+
+    # The second notification: to every case handler's dashboard, and to the new owner by name.
+    assert [group for group, _ in sent] == [notify.CASE_HANDLERS_GROUP, notify.owner_group(lead.pk)]
+    broadcast, personal = (event for _, event in sent)
+    assert (broadcast["event"], broadcast["owner"], broadcast["tier"]) == ("assigned", "lena", 2)
+    assert (personal["type"], personal["reason"], personal["case"]) == ("assigned", "deadline_missed", broadcast)
 
     moved = EscalationEvent.objects.order_by("-id").first()
     assert (moved.kind, moved.actor, moved.owner, moved.tier, moved.to_state) == ("assigned", None, lead, 2, State.OPEN)
