@@ -20,7 +20,7 @@ from rest_framework.exceptions import APIException, PermissionDenied
 
 from annotations.grants import revoke_lease_access
 from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, Lease, LeaseOutcome, SourceIdentity
-from annotations.services import promote_next_lease
+from annotations.services import leases_return_for_break, promote_next_lease
 from escalations import notify, workflow
 from escalations.access import may_handle_cases
 from escalations.models import (
@@ -433,10 +433,17 @@ def wellbeing_for(reviewer) -> ReviewerWellbeing:
 
 
 def wellbeing_take_break(*, reviewer) -> ReviewerWellbeing:
-    """Pause the reviewer's queue for WELLBEING_BREAK_SECONDS; claims wait until it ends."""
+    """Pause the reviewer's queue for WELLBEING_BREAK_SECONDS; claims answer OnBreak until it ends.
+
+    Every clip they hold goes back to the queue at once, including the one claimed ahead that a
+    flag has just made current (annotations.services.leases_return_for_break): a break hands
+    them nothing, not even a clip they already had.
+    """
+    now = timezone.now()
     with transaction.atomic():
+        leases_return_for_break(reviewer=reviewer, now=now)
         wellbeing, _ = ReviewerWellbeing.objects.select_for_update().get_or_create(reviewer=reviewer)
-        wellbeing.paused_until = timezone.now() + timedelta(seconds=settings.WELLBEING_BREAK_SECONDS)
+        wellbeing.paused_until = now + timedelta(seconds=settings.WELLBEING_BREAK_SECONDS)
         wellbeing.save(update_fields=["paused_until"])
     return wellbeing
 
