@@ -304,7 +304,13 @@ def test_identity_is_revealed_to_the_requester_alone_after_a_second_supervisor_a
     assert second_supervisor_client.post(f"/api/v1/identity-requests/{request_id}/approve").status_code == 200
     shown = supervisor_client.get(reveal)
     assert shown.status_code == 200
-    assert shown.json()["account_id"] == "ACCT-TEST-0001" and shown.json()["first_name"] == "Wilhelmina"
+    identity = shown.json()
+    assert (identity["account_id"], identity["first_name"], identity["device_serial"]) == (
+        "ACCT-TEST-0001",
+        "Wilhelmina",
+        "SER-TEST-7777",
+    )
+    assert identity["visible_until"]
     assert shown["Cache-Control"] == "no-store"
     assert second_supervisor_client.get(reveal).status_code == 403  # the approver does not see it
 
