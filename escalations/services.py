@@ -1,7 +1,7 @@
 """Case workflows: flag, acknowledge, move, refer (two people), close, miss a deadline, break glass.
 
 Each function is one transaction that locks the case row, adds an EscalationEvent (a case is
-never edited in place), records the step in the access trail, and tells supervisors' dashboards
+never edited in place), records the step in the access trail, and tells case handlers' dashboards
 after the commit (escalations.notify).
 """
 

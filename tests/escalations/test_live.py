@@ -1,4 +1,4 @@
-"""Live: supervisors' dashboards hear about cases after the commit; reviewers hear about their own."""
+"""Live: case handlers' dashboards hear about cases after the commit; reviewers hear about their own."""
 
 from datetime import timedelta
 
