@@ -27,7 +27,7 @@ verbs the phrases start with, so "no please call the police" is a hit.
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -140,7 +140,7 @@ def load(path: str) -> dict[str, dict[str, list[str]]]:
     return lists
 
 
-@cache
+@lru_cache(maxsize=512)  # bounded: locales come from upstream metadata
 def _rules(path: str, locale: str) -> Rules | None:
     lists = load(path)
     keys = [key for key in lookup_keys(locale) if key in lists]
