@@ -192,7 +192,7 @@ class LeaseOutcome(models.TextChoices):
     RELEASED = "released"
     EXPIRED = "expired"
     ESCALATED = "escalated"
-    WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge
+    WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge, a break
 
 
 class ReleaseReason(models.TextChoices):

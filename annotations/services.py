@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotations import identity, queue
+from annotations.consumers import reviewer_events_group
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.grants import grant_lease_access, revoke_lease_access
 from annotations.ingest import ClipMetadata, inspect_audio
@@ -310,6 +313,47 @@ def lease_release(*, lease: Lease, reason: str) -> Lease | None:
         detail = {"lease": locked.public_id.hex, "reason": reason}
         trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
         return None if locked.is_next else promote_next_lease(locked.reviewer_id, now)
+
+
+def leases_return_for_break(*, reviewer, now: datetime) -> int:
+    """Put every clip the reviewer holds (current and claimed ahead) back in the queue: their queue pauses.
+
+    Call inside transaction.atomic; locks the reviewer's row, as a claim does, so a claim racing the
+    break either finishes first (and its lease is returned here) or waits and finds the pause.
+    Holding the clips back instead would keep them from every other reviewer for the whole break,
+    and flagging has just made the clip claimed ahead current. The outcome is withdrawn, not
+    released: the reviewer did not skip these clips, and may be offered them again later. Their
+    saved transcript revisions stay with the clip. Returns how many leases ended.
+    """
+    _lock_reviewer(reviewer)
+    held = (
+        Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True)
+        .select_related("clip")
+        .select_for_update(of=("self",))
+    )
+    returned = 0
+    for lease in held:
+        _close_lease(lease, outcome=LeaseOutcome.WITHDRAWN, now=now, clip_status=ClipStatus.QUEUED)
+        detail = {"lease": lease.public_id.hex, "reason": "break"}
+        trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=lease.clip.public_id, detail=detail)
+        _tell_reviewer_on_commit(
+            lease.reviewer_id, {"type": "lease.withdrawn", "clip": str(lease.clip.public_id), "reason": "break"}
+        )
+        returned += 1
+    return returned
+
+
+def _tell_reviewer_on_commit(reviewer_id: int, event: dict) -> None:
+    """Tell the reviewer's open clip page, after the commit, that a lease of theirs ended."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": event}
+            )
+
+    transaction.on_commit(send)
 
 
 def lease_renew(*, lease: Lease) -> Lease:

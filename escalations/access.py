@@ -1,4 +1,9 @@
-"""The one way views reach a case or an identity request: Http404 (and a recorded denial) otherwise."""
+"""Who handles cases, and the one way views reach a case or an identity request.
+
+`may_handle_cases` is the one check every door makes (API, pages, services, the dashboard's
+websocket): whoever holds escalations.handle_escalation, which accounts.roles gives to
+supervisors and escalation leads. Anyone else gets Http404 (and a recorded denial) for a case.
+"""
 
 import uuid
 
@@ -8,6 +13,13 @@ from escalations.models import Escalation, IdentityRequest
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
 
+HANDLE_CASES = "escalations.handle_escalation"
+
+
+def may_handle_cases(user) -> bool:
+    """Whether this person acknowledges, reviews, refers and closes cases (and sees the dashboard)."""
+    return bool(user.is_authenticated and user.is_active and user.has_perm(HANDLE_CASES))
+
 
 def _denied(object_type: str, object_id) -> Http404:
     trail.record(
@@ -15,7 +27,7 @@ def _denied(object_type: str, object_id) -> Http404:
         outcome=Outcome.DENIED,
         object_type=object_type,
         object_id=str(object_id)[:64],
-        detail={"perm": "handle_escalation"},
+        detail={"perm": HANDLE_CASES.split(".")[1]},
     )
     return Http404(f"No such {object_type.replace('_', ' ')}")
 
@@ -29,7 +41,7 @@ def _uuid(value, object_type: str) -> uuid.UUID:
 
 def case_for_user(user, public_id) -> Escalation:
     """The case, for supervisors and escalation leads; anyone else gets 404."""
-    if not user.is_authenticated or not user.has_perm("escalations.handle_escalation"):
+    if not may_handle_cases(user):
         raise _denied("escalation", public_id)
     case = (
         Escalation.objects.with_current()
@@ -43,7 +55,7 @@ def case_for_user(user, public_id) -> Escalation:
 
 
 def identity_request_for_user(user, public_id) -> IdentityRequest:
-    if not user.is_authenticated or not user.has_perm("escalations.handle_escalation"):
+    if not may_handle_cases(user):
         raise _denied("identity_request", public_id)
     found = (
         IdentityRequest.objects.select_related("escalation")

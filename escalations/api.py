@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
-from escalations import services
-from escalations.access import case_for_user, identity_request_for_user
+from escalations import services, workflow
+from escalations.access import case_for_user, identity_request_for_user, may_handle_cases
 from escalations.models import Category, Disposition, Escalation, State
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
@@ -33,7 +33,7 @@ class HandlesCases(permissions.BasePermission):
     message = "Only supervisors and escalation leads handle cases"
 
     def has_permission(self, request, view) -> bool:
-        return request.user.has_perm("escalations.handle_escalation")
+        return may_handle_cases(request.user)
 
 
 class IsReviewer(permissions.BasePermission):
@@ -305,6 +305,9 @@ class TransitionView(APIView):
         request=InputSerializer,
         responses={200: EventSerializer, 400: INVALID, 403: DENIED, 404: NOT_FOUND, 409: CONFLICT},
         summary="Move a case: acknowledge, under review, no action, close (closing needs a disposition)",
+        description="A disposition naming an outside referral (emergency services, child protection, law "
+        "enforcement) is refused here with 400 unless the case is referred, i.e. two people proposed and "
+        "approved it (referral/propose, referral/approve); a referred case closes as the approved referral.",
     )
     def post(self, request, case_id):
         case = case_for_user(request.user, case_id)
@@ -334,7 +337,7 @@ class ReferralProposeView(APIView):
     permission_classes = [permissions.IsAuthenticated, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
-        disposition = serializers.ChoiceField(sorted(services.REFERRAL_DISPOSITIONS))
+        disposition = serializers.ChoiceField(sorted(workflow.REFERRAL_DISPOSITIONS))
         note = serializers.CharField(max_length=4000)
 
     @extend_schema(

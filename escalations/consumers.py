@@ -1,21 +1,31 @@
-"""The supervisors' live dashboard: cases as they open, change and miss deadlines."""
+"""The case handlers' live dashboard: cases as they open, change and miss deadlines."""
 
 from channels.db import database_sync_to_async
 
-from escalations.notify import SUPERVISORS_GROUP
-from reviewportal.accounts.roles import SUPERVISORS
+from escalations.access import may_handle_cases
+from escalations.notify import CASE_HANDLERS_GROUP, owner_group
 from reviewportal.accounts.websocket import VerifiedConsumer
 
 
 class DashboardConsumer(VerifiedConsumer):
-    role = SUPERVISORS
+    """Everyone who may handle cases (the same check as the case pages and API) may connect.
+
+    Each socket hears the broadcast to all case handlers, and its user's own group, where a case
+    given to them (new, or re-assigned after a missed deadline) is addressed to them by name.
+    """
+
+    def permits(self, user) -> bool:
+        return may_handle_cases(user)
 
     async def joined(self) -> None:
-        await self.channel_layer.group_add(SUPERVISORS_GROUP, self.channel_name)
+        self.groups_joined = [CASE_HANDLERS_GROUP, owner_group(self.user.pk)]
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.send_json({"type": "hello", "cases": await self._open_cases()})
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(SUPERVISORS_GROUP, self.channel_name)
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def dashboard_event(self, message):
         await self.send_json(message["event"])

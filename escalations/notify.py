@@ -1,8 +1,10 @@
 """Live messages about cases, sent only after the transaction that caused them commits.
 
-Supervisors' dashboards listen on the SUPERVISORS_GROUP channel group; the reviewer who flagged
-hears about their own case (received, acknowledged, closed) on their reviewer group, and nothing
-more about it.
+Every case handler's dashboard listens on CASE_HANDLERS_GROUP (the broadcast: every case as it
+opens, changes and misses deadlines) and on its own `owner_group(user_id)`, where the person a
+case was just given to (a new case, or a re-assignment after a missed deadline) hears that it is
+theirs now. The reviewer who flagged hears about their own case (received, acknowledged, closed)
+on their reviewer group, and nothing more about it.
 """
 
 from asgiref.sync import async_to_sync
@@ -10,8 +12,16 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from annotations.consumers import reviewer_events_group
+from escalations.models import EventKind
 
-SUPERVISORS_GROUP = "escalations.supervisors"
+CASE_HANDLERS_GROUP = "escalations.handlers"
+# Event kinds that give a case to someone: they are told on their own group too.
+ASSIGNING = {EventKind.OPENED: "new_case", EventKind.ASSIGNED: "deadline_missed"}
+
+
+def owner_group(user_id: int) -> str:
+    """The channel group of one case handler's dashboards (every tab they have open)."""
+    return f"escalations.owner.{user_id}"
 
 
 def _send(group: str, message: dict) -> None:
@@ -40,18 +50,28 @@ def case_payload(case, event) -> dict:
 
 
 def case_changed_on_commit(case, event) -> None:
+    """Tell every dashboard; and when the event gives the case to someone, tell them it is theirs."""
     payload = case_payload(case, event)
-    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+    sends = [(CASE_HANDLERS_GROUP, payload)]
+    if event.kind in ASSIGNING and event.owner_id is not None:
+        yours = {"type": "assigned", "reason": ASSIGNING[event.kind], "case": payload}
+        sends.append((owner_group(event.owner_id), yours))
+
+    def send_all() -> None:
+        for group, message in sends:
+            _send(group, {"type": "dashboard.event", "event": message})
+
+    transaction.on_commit(send_all)
 
 
 def identity_requested_on_commit(case, request) -> None:
     payload = {"type": "identity_request", "id": str(request.public_id), "case": str(case.public_id)}
-    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+    transaction.on_commit(lambda: _send(CASE_HANDLERS_GROUP, {"type": "dashboard.event", "event": payload}))
 
 
 def duty_changed_on_commit(supervisor, on_duty: bool) -> None:
     payload = {"type": "duty", "supervisor": supervisor.get_username(), "on_duty": on_duty}
-    transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, {"type": "dashboard.event", "event": payload}))
+    transaction.on_commit(lambda: _send(CASE_HANDLERS_GROUP, {"type": "dashboard.event", "event": payload}))
 
 
 def reviewer_on_commit(reviewer_id: int, case, status: str) -> None:

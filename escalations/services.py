@@ -1,7 +1,7 @@
 """Case workflows: flag, acknowledge, move, refer (two people), close, miss a deadline, break glass.
 
 Each function is one transaction that locks the case row, adds an EscalationEvent (a case is
-never edited in place), records the step in the access trail, and tells supervisors' dashboards
+never edited in place), records the step in the access trail, and tells case handlers' dashboards
 after the commit (escalations.notify).
 """
 
@@ -20,11 +20,11 @@ from rest_framework.exceptions import APIException, PermissionDenied
 
 from annotations.grants import revoke_lease_access
 from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, Lease, LeaseOutcome, SourceIdentity
-from annotations.services import promote_next_lease
+from annotations.services import leases_return_for_break, promote_next_lease
 from escalations import notify, workflow
+from escalations.access import may_handle_cases
 from escalations.models import (
     Category,
-    Disposition,
     Escalation,
     EscalationEvent,
     EventKind,
@@ -36,12 +36,6 @@ from escalations.models import (
 from reviewportal.accounts.roles import ESCALATION_LEADS, ESCALATION_TEAM, SUPERVISORS
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
-
-REFERRAL_DISPOSITIONS = {
-    Disposition.EMERGENCY_SERVICES_CONTACTED,
-    Disposition.CHILD_PROTECTION_REFERRAL,
-    Disposition.LAW_ENFORCEMENT_REFERRAL,
-}
 
 
 class CaseConflict(APIException):
@@ -193,7 +187,7 @@ def _grant_team(clip: Clip) -> None:
 
 
 def _require_handler(person) -> None:
-    if not person.has_perm("escalations.handle_escalation"):
+    if not may_handle_cases(person):
         raise NotAllowed("Only supervisors and escalation leads handle cases")
 
 
@@ -221,26 +215,51 @@ def escalation_acknowledge(*, case: Escalation, by) -> EscalationEvent:
 def escalation_transition(
     *, case: Escalation, by, to_state: str, note: str = "", disposition: str = ""
 ) -> EscalationEvent:
-    """Move the case along TRANSITIONS; closing needs a disposition. Refused moves raise CaseConflict."""
+    """Move the case along TRANSITIONS by one person's decision. Refused moves raise CaseConflict (409).
+
+    Two-person moves (a referral outside) are refused here: they go through referral_propose and
+    referral_approve. Closing needs a disposition, and a disposition naming an outside referral is
+    accepted only for a referred case, as the referral that was approved; anything else is a
+    ValidationError on `disposition` (400), so one person can never record an outside referral.
+    """
     _require_handler(by)
     if to_state == State.ACKNOWLEDGED:
         return escalation_acknowledge(case=case, by=by)
-    if to_state == State.REFERRED:
-        raise CaseConflict("A referral outside the company needs a proposal and a second supervisor's approval")
     with transaction.atomic():
         case = _locked(case)
         before = current(case)
+        if workflow.needs_two_people(before.state, to_state):
+            raise CaseConflict("A referral outside the company needs a proposal and a second supervisor's approval")
         if not workflow.allowed(before.state, to_state):
             raise CaseConflict(f"A case that is {before.state} cannot move to {to_state}")
-        changes = {"to_state": to_state, "note": note}
+        # A proposal that was never approved leaves no disposition behind on a plain move.
+        changes = {"to_state": to_state, "note": note, "disposition": ""}
         if to_state == State.CLOSED:
-            if disposition not in Disposition.values:
-                raise ValidationError({"disposition": f"closing needs one of {', '.join(Disposition.values)}"})
-            changes["disposition"] = disposition
+            changes["disposition"] = _closing_disposition(before, disposition)
         event = _add_event(case, actor=by, kind=EventKind.TRANSITION, before=before, **changes)
         if to_state == State.CLOSED:
             notify.reviewer_on_commit(case.raised_by_id, case, "closed")
     return event
+
+
+def _closing_disposition(before: Current, disposition: str) -> str:
+    """The disposition a close records, or ValidationError on `disposition` saying what is allowed."""
+    approved = before.disposition if before.state == State.REFERRED else ""
+    if approved and not disposition:
+        return approved  # a referred case closes as what two people approved
+    allowed = workflow.closing_dispositions(approved)
+    if disposition in allowed:
+        return disposition
+    if approved:
+        message = f"this case was referred as {approved} (approved by two people); it closes as {approved}"
+    elif disposition in workflow.REFERRAL_DISPOSITIONS:
+        message = (
+            f"{disposition} records a referral outside the company: propose it while the case is under review "
+            "and have a second supervisor approve it (referral/propose, referral/approve)"
+        )
+    else:
+        message = f"closing needs one of {', '.join(allowed)}"
+    raise ValidationError({"disposition": message})
 
 
 def escalation_comment(*, case: Escalation, by, note: str) -> EscalationEvent:
@@ -255,8 +274,9 @@ def escalation_comment(*, case: Escalation, by, note: str) -> EscalationEvent:
 def referral_propose(*, case: Escalation, by, disposition: str, note: str) -> EscalationEvent:
     """First half of a referral outside the company: proposed by one supervisor, under review."""
     _require_handler(by)
-    if disposition not in REFERRAL_DISPOSITIONS:
-        raise ValidationError({"disposition": f"a referral is one of {', '.join(sorted(REFERRAL_DISPOSITIONS))}"})
+    if disposition not in workflow.REFERRAL_DISPOSITIONS:
+        referrals = ", ".join(sorted(workflow.REFERRAL_DISPOSITIONS))
+        raise ValidationError({"disposition": f"a referral is one of {referrals}"})
     if not note.strip():
         raise ValidationError({"note": "say who to refer to and why"})
     with transaction.atomic():
@@ -278,8 +298,8 @@ def referral_approve(*, case: Escalation, by, note: str = "") -> EscalationEvent
         case = _locked(case)
         before = current(case)
         proposal = pending_referral(case)
-        if before.state != State.UNDER_REVIEW or proposal is None:
-            raise CaseConflict("There is no referral proposal waiting for approval")
+        if not workflow.allowed(before.state, State.REFERRED) or proposal is None:
+            raise CaseConflict(f"There is no referral proposal waiting for approval on this {before.state} case")
         if proposal.actor_id == by.pk:
             raise CaseConflict("The supervisor who proposed a referral cannot approve it; a second supervisor must")
         return _add_event(
@@ -413,10 +433,17 @@ def wellbeing_for(reviewer) -> ReviewerWellbeing:
 
 
 def wellbeing_take_break(*, reviewer) -> ReviewerWellbeing:
-    """Pause the reviewer's queue for WELLBEING_BREAK_SECONDS; claims wait until it ends."""
+    """Pause the reviewer's queue for WELLBEING_BREAK_SECONDS; claims answer OnBreak until it ends.
+
+    Every clip they hold goes back to the queue at once, including the one claimed ahead that a
+    flag has just made current (annotations.services.leases_return_for_break): a break hands
+    them nothing, not even a clip they already had.
+    """
+    now = timezone.now()
     with transaction.atomic():
+        leases_return_for_break(reviewer=reviewer, now=now)
         wellbeing, _ = ReviewerWellbeing.objects.select_for_update().get_or_create(reviewer=reviewer)
-        wellbeing.paused_until = timezone.now() + timedelta(seconds=settings.WELLBEING_BREAK_SECONDS)
+        wellbeing.paused_until = now + timedelta(seconds=settings.WELLBEING_BREAK_SECONDS)
         wellbeing.save(update_fields=["paused_until"])
     return wellbeing
 
@@ -435,11 +462,6 @@ def wellbeing_set_avoid_distress(*, reviewer, avoid: bool) -> ReviewerWellbeing:
         wellbeing.avoid_possible_distress = avoid
         wellbeing.save(update_fields=["avoid_possible_distress"])
     return wellbeing
-
-
-def distressing_clips_this_shift(reviewer, now: datetime | None = None) -> int:
-    since = (now or timezone.now()) - timedelta(hours=settings.SHIFT_HOURS)
-    return Lease.objects.filter(reviewer=reviewer, started_at__gte=since, clip__possible_distress=True).count()
 
 
 def wellbeing_summary() -> dict:

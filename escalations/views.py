@@ -4,10 +4,12 @@ Form posts call the same services as the API; the dashboard updates over a webso
 (static/js/escalations-dashboard.js) and works, minus the live part, without it.
 """
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -16,15 +18,26 @@ from rest_framework.exceptions import APIException
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
 from escalations import services, workflow
-from escalations.access import case_for_user, identity_request_for_user
+from escalations.access import case_for_user, identity_request_for_user, may_handle_cases
 from escalations.models import Disposition, Escalation, State
 from escalations.selectors import open_cases_for_dashboard
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.security.volume import VolumeLimitExceeded
 
-handles_cases = permission_required("escalations.handle_escalation", raise_exception=True)
 reviews = permission_required("annotations.review_clips", raise_exception=True)
+
+
+def handles_cases(view):
+    """403 unless the user handles cases: the same check as the API, the services and the websocket."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not may_handle_cases(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 # --- Reviewer ----------------------------------------------------------------------------------
@@ -161,10 +174,13 @@ def case_page(request: HttpRequest, case_id) -> HttpResponse:
             "state": state,
             "events": case.events.select_related("actor", "owner").order_by("id"),
             "audio_src": link,
-            "next_states": [s for s in workflow.TRANSITIONS.get(state, set()) if s != State.CLOSED],
-            "can_close": State.CLOSED in workflow.TRANSITIONS.get(state, set()),
-            "dispositions": Disposition.choices,
-            "referrals": [(d, Disposition(d).label) for d in sorted(services.REFERRAL_DISPOSITIONS)],
+            "next_states": sorted(workflow.plain_moves(state) - {State.CLOSED}),
+            "can_close": State.CLOSED in workflow.plain_moves(state),
+            "dispositions": [
+                (d, Disposition(d).label)
+                for d in workflow.closing_dispositions(case.current_disposition if state == State.REFERRED else "")
+            ],
+            "referrals": [(d, Disposition(d).label) for d in sorted(workflow.REFERRAL_DISPOSITIONS)],
             "pending_referral": services.pending_referral(case),
             "identity_requests": case.identity_requests.select_related("requested_by", "approved_by").order_by(
                 "requested_at"

@@ -318,6 +318,10 @@ ESCALATION_DEADLINE_CHECK_SECONDS = env_int("ESCALATION_DEADLINE_CHECK_SECONDS",
 LEGAL_HOLD_DAYS = env_int("LEGAL_HOLD_DAYS", 365)  # after a case closes, its clip stays held this long
 IDENTITY_REVEAL_SECONDS = env_int("IDENTITY_REVEAL_SECONDS", 15 * 60)
 PRESCREEN_PRIORITY = env_int("PRESCREEN_PRIORITY", 90)  # "possible distress" clips are reviewed this soon
+# The pre-screen's phrase lists, per language and locale (escalations/prescreen.py says the format).
+DISTRESS_PHRASES_FILE = Path(
+    env_str("DISTRESS_PHRASES_FILE", str(BASE_DIR / "escalations" / "data" / "distress_phrases.json"))
+)
 # Reviewers are looked after: a break after flagging, a contact, a cap on distressing clips.
 WELLBEING_BREAK_SECONDS = env_int("WELLBEING_BREAK_SECONDS", 10 * 60)
 WELLBEING_SUPPORT_CONTACT = env_str(

@@ -27,6 +27,7 @@ ROLES: dict[str, list[str]] = {
         "audit.export_accessevent",
         "audit.view_activity",
         "escalations.view_escalation",
+        "escalations.view_escalationevent",  # a case's record of every decision, inline on the case
         "escalations.view_identityrequest",
     ],
     ESCALATION_TEAM: [],  # per-clip grants only, given when a case opens (escalations.services)

@@ -41,25 +41,26 @@ def verified_user(scope):
     return _verified_user_sync(scope)
 
 
-@database_sync_to_async
-def _has_role(user, role: str) -> bool:
-    return user.has_role(role)
-
-
 class VerifiedConsumer(AsyncJsonWebsocketConsumer):
-    """Base for every consumer: refuses the connection unless verified_user() and `role` allow it.
+    """Base for every consumer: refuses the connection unless verified_user() and `permits()` allow it.
 
-    Subclasses set `role` (a group name from accounts.roles) and implement `joined()`.
+    Subclasses set `role` (a group name from accounts.roles), or override `permits()` when the
+    pages they serve check something else (a permission shared by several roles), and implement
+    `joined()`.
     """
 
     role: str = ""
+
+    def permits(self, user) -> bool:
+        """Whether this verified user may connect. Runs in a worker thread, so it may query."""
+        return not self.role or user.has_role(self.role)
 
     async def connect(self):
         user = await verified_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_NOT_VERIFIED)
             return
-        if self.role and not await _has_role(user, self.role):
+        if not await database_sync_to_async(self.permits)(user):
             await self.close(code=CLOSE_WRONG_ROLE)
             return
         self.user = user

@@ -574,7 +574,7 @@ $("escalated-continue").addEventListener("click", () => {
 
 // --- Live events: a clip withdrawn mid-lease, news of one's escalations ---------------------------
 
-function withdrawn(clipId) {
+function withdrawn(clipId, reason) {
   if (next && next !== "empty" && next.clip.id === clipId) {
     next = null; // the clip claimed ahead went: claim another at submit time
     dropPreload();
@@ -584,6 +584,10 @@ function withdrawn(clipId) {
   surfer.pause();
   current = null;
   editor.dataset.lease = "ended";
+  if (reason === "break") {
+    say("Your queue is paused for a break, so this clip went back to the queue. Take care.", "info");
+    return;
+  }
   say(
     "This clip was withdrawn: the person recorded opted out or asked for deletion, or it expired. " +
       "Press Ctrl+Enter for the next clip.",
@@ -596,7 +600,7 @@ function listen() {
   const socket = new WebSocket(`${scheme}://${location.host}/ws/reviewer/`);
   socket.addEventListener("message", (message) => {
     const event = JSON.parse(message.data);
-    if (event.type === "lease.withdrawn") withdrawn(event.clip);
+    if (event.type === "lease.withdrawn") withdrawn(event.clip, event.reason);
     else if (event.type === "escalation.acknowledged") say("A supervisor acknowledged your escalation.", "info");
     else if (event.type === "escalation.closed") say("Your escalation was closed.", "info");
   });

@@ -1,6 +1,7 @@
-// Supervisors' dashboard: cases arrive and change over a websocket, deadlines count down live.
+// Case handlers' dashboard: cases arrive and change over a websocket, deadlines count down live.
 const table = document.querySelector("#cases tbody");
 const status = document.getElementById("live-status");
+const assignedAlert = document.getElementById("assigned-alert");
 const rows = new Map();
 
 function cell(text, className) {
@@ -37,6 +38,15 @@ function render(item) {
   tick();
 }
 
+// A case given to this person (new, or re-assigned because its owner missed the deadline).
+function assigned(event) {
+  render(event.case);
+  const why = event.reason === "deadline_missed" ? "Re-assigned to you: not acknowledged in time" : "New case for you";
+  assignedAlert.textContent = `${why}: S${event.case.severity} ${event.case.category}. Open it from the table below.`;
+  assignedAlert.hidden = false;
+  rows.get(event.case.id)?.classList.add("new");
+}
+
 function tick() {
   const now = Date.now();
   for (const td of table.querySelectorAll("td.deadline")) {
@@ -62,6 +72,7 @@ function connect() {
     const event = JSON.parse(message.data);
     if (event.type === "hello") event.cases.forEach(render);
     else if (event.type === "case") render(event);
+    else if (event.type === "assigned") assigned(event);
   });
   socket.addEventListener("close", () => {
     status.textContent = "Live updates lost; reconnecting…";

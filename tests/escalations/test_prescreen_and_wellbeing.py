@@ -4,10 +4,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
-from annotations.models import Clip, Lease
+from annotations.models import Clip, Lease, LeaseOutcome
 from escalations import services
 from escalations.prescreen import screen
+from reviewportal.audit.models import AccessEvent, Action
 from tests.audio_files import metadata, write_audio, write_manifest
 from tests.conftest import signed_in
 
@@ -98,6 +100,64 @@ def test_a_break_pauses_the_queue_and_ends(reviewer_client, reviewer, make_clips
     assert paused.status_code == 409 and "break" in paused.json()["detail"]
     reviewer_client.delete("/api/v1/my/wellbeing/break")
     assert reviewer_client.post("/api/v1/queue/claim").status_code == 200
+
+
+def test_a_break_after_flagging_hands_back_nothing_not_even_the_clip_claimed_ahead(
+    reviewer, reviewer_client, other_reviewer_client, make_clips, supervisor_on_duty
+):
+    """Issue 6: the flag promotes the lease claimed ahead to current; the break must pause it too."""
+    make_clips(3)
+    flagged_clip = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    ahead_clip = reviewer_client.post("/api/v1/queue/claim-next").json()["clip"]["id"]
+    reviewer_client.post(
+        f"/api/v1/clips/{flagged_clip}/escalations",
+        {"category": "violence_or_abuse", "start_ms": 0, "end_ms": 500},
+        format="json",
+    )
+    promoted = Lease.objects.get(clip__public_id=ahead_clip)
+    assert promoted.is_active() and not promoted.is_next  # what the claim used to hand back mid-break
+
+    assert reviewer_client.post("/api/v1/my/wellbeing/break").status_code == 200
+
+    claim = reviewer_client.post("/api/v1/queue/claim")
+    assert claim.status_code == 409 and "break" in claim.json()["detail"]
+    assert reviewer_client.post("/api/v1/queue/claim-next").status_code == 409
+    assert reviewer_client.get(f"/api/v1/clips/{ahead_clip}").status_code == 404
+    promoted.refresh_from_db()
+    assert (promoted.ended_at is not None, promoted.outcome) == (True, LeaseOutcome.WITHDRAWN)
+    assert Clip.objects.get(public_id=ahead_clip).status == "queued"
+    returned = AccessEvent.objects.filter(action=Action.LEASE_RELEASED, object_id=ahead_clip).get()
+    assert returned.detail["reason"] == "break"
+
+    reviewer_client.delete("/api/v1/my/wellbeing/break")
+    again = reviewer_client.post("/api/v1/queue/claim")
+    assert again.status_code == 200
+    assert again.json()["clip"]["id"] == ahead_clip  # given back, not skipped: it may come to them again
+
+
+def test_a_break_returns_the_clip_to_the_queue_for_others(reviewer_client, other_reviewer_client, make_clips):
+    make_clips(1)
+    held = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    assert other_reviewer_client.post("/api/v1/queue/claim").status_code == 204
+
+    reviewer_client.post("/api/v1/my/wellbeing/break")
+
+    assert other_reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"] == held
+
+
+def test_the_break_form_after_a_flag_pauses_the_clip_claimed_ahead_too(reviewer, make_clips, supervisor_on_duty):
+    from django.test import Client
+
+    make_clips(2)
+    browser = signed_in(reviewer, Client)
+    clip_path = browser.post("/queue/next")["Location"]
+    signed_in(reviewer).post("/api/v1/queue/claim-next")
+    browser.post(f"{clip_path}/escalate", {"category": "self_harm", "start_ms": "0", "end_ms": "500"})
+
+    browser.post("/my/break")
+
+    assert not Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True).exists()
+    assert browser.post("/queue/next")["Location"] == reverse("queue")  # paused: back to the queue page
 
 
 def test_flagging_offers_a_break_and_a_support_contact(flagged, settings):

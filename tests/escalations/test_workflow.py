@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escalations import services, workflow
+from escalations import notify, services, workflow
 from escalations.models import Escalation, EscalationEvent, EventKind, State
 from reviewportal.audit.models import AccessEvent, Action
 from tests.conftest import signed_in
@@ -49,10 +49,11 @@ def test_every_transition_is_allowed_exactly_when_the_table_says(
     case, _, _ = flagged
     bring_to(case, from_state, supervisor_on_duty, second_supervisor)
     before = EscalationEvent.objects.count()
+    fitting = "child_protection_referral" if from_state == State.REFERRED else "no_action_needed"
 
-    response = move(supervisor_client, case, to_state, disposition="no_action_needed")
+    response = move(supervisor_client, case, to_state, disposition=fitting)
 
-    if workflow.allowed(from_state, to_state):
+    if to_state in workflow.plain_moves(from_state):
         assert response.status_code == 200, response.content
         assert services.current(Escalation.objects.get()).state == to_state
         assert EscalationEvent.objects.count() == before + 1
@@ -84,6 +85,91 @@ def test_every_step_is_an_event_and_the_case_row_never_changes(flagged, supervis
     with pytest.raises(ValueError, match="never edited"):
         case.save()
     assert AccessEvent.objects.filter(action=Action.ESCALATION_TRANSITION).count() == 5
+
+
+def test_every_move_is_in_the_one_table_two_person_moves_included(
+    flagged, supervisor_on_duty, second_supervisor, supervisor_client
+):
+    """Issue 6: under_review → referred lives in TRANSITIONS too, marked as needing two people."""
+    case, _, _ = flagged
+    assert {(State.UNDER_REVIEW, State.REFERRED)} == workflow.TWO_PERSON
+    assert State.REFERRED in workflow.TRANSITIONS[State.UNDER_REVIEW]
+    assert workflow.plain_moves(State.UNDER_REVIEW) == {State.NO_ACTION}
+    bring_to(case, State.UNDER_REVIEW, supervisor_on_duty)
+
+    assert move(supervisor_client, case, State.REFERRED).status_code == 409
+    services.referral_propose(case=case, by=supervisor_on_duty, disposition="law_enforcement_referral", note="police")
+    services.referral_approve(case=case, by=second_supervisor)
+    assert services.current(case).state == State.REFERRED
+    moves = EscalationEvent.objects.exclude(from_state="").exclude(kind=EventKind.REFERRAL_PROPOSED)
+    assert all(workflow.allowed(event.from_state, event.to_state) for event in moves)
+
+
+@pytest.mark.parametrize(
+    "disposition", ["emergency_services_contacted", "child_protection_referral", "law_enforcement_referral"]
+)
+def test_one_supervisor_cannot_record_an_outside_referral_by_closing(
+    flagged, supervisor_on_duty, supervisor_client, disposition
+):
+    """Issue 6: under_review → no_action → closed as a referral would skip the second person."""
+    case, _, _ = flagged
+    bring_to(case, State.NO_ACTION, supervisor_on_duty)
+    before = EscalationEvent.objects.count()
+
+    response = move(supervisor_client, case, State.CLOSED, disposition=disposition)
+
+    assert response.status_code == 400, response.content
+    assert "second supervisor" in response.json()["disposition"][0]
+    assert services.current(case).state == State.NO_ACTION
+    assert EscalationEvent.objects.count() == before
+    assert not EscalationEvent.objects.filter(disposition=disposition).exists()
+
+
+def test_a_referred_case_closes_as_the_referral_two_people_approved_and_nothing_else(
+    flagged, supervisor_on_duty, second_supervisor, supervisor_client
+):
+    case, _, _ = flagged
+    bring_to(case, State.REFERRED, supervisor_on_duty, second_supervisor)  # child protection, approved by sven
+
+    for other in ("law_enforcement_referral", "emergency_services_contacted", "false_positive"):
+        refused = move(supervisor_client, case, State.CLOSED, disposition=other)
+        assert refused.status_code == 400 and "child_protection_referral" in refused.json()["disposition"][0]
+    closed = move(supervisor_client, case, State.CLOSED)  # no disposition: the approved one
+
+    assert closed.status_code == 200, closed.content
+    current = services.current(case)
+    assert (current.state, current.disposition) == (State.CLOSED, "child_protection_referral")
+
+
+def test_a_proposal_nobody_approved_leaves_no_referral_behind(flagged, supervisor_on_duty, supervisor_client):
+    case, _, _ = flagged
+    bring_to(case, State.UNDER_REVIEW, supervisor_on_duty)
+    services.referral_propose(case=case, by=supervisor_on_duty, disposition="law_enforcement_referral", note="police")
+
+    assert move(supervisor_client, case, State.NO_ACTION).status_code == 200
+    assert services.current(case).disposition == ""
+    refused = move(supervisor_client, case, State.CLOSED, disposition="law_enforcement_referral")
+    assert refused.status_code == 400 and "disposition" in refused.json()
+
+
+def test_the_case_page_cannot_close_as_a_referral_either(flagged, supervisor_on_duty):
+    from django.test import Client
+
+    case, _, _ = flagged
+    bring_to(case, State.NO_ACTION, supervisor_on_duty)
+    browser = signed_in(supervisor_on_duty, Client)
+    page = f"/supervise/escalations/{case.public_id}"
+    close_form = browser.get(page).content.decode().split('name="disposition"')[1].split("</select>")[0]
+    assert "law_enforcement_referral" not in close_form and "false_positive" in close_form
+
+    refused = browser.post(
+        f"{page}/steps",
+        {"step": "transition", "to_state": "closed", "disposition": "law_enforcement_referral"},
+        follow=True,
+    )
+
+    assert b"second supervisor approve it" in refused.content
+    assert services.current(case).state == State.NO_ACTION
 
 
 def test_closing_needs_a_disposition(flagged, supervisor_on_duty, supervisor_client):
@@ -149,12 +235,25 @@ def test_the_case_list_filters_by_state_severity_and_owner(flagged, supervisor_c
 # --- Deadlines -------------------------------------------------------------------------------
 
 
-def test_a_missed_deadline_reassigns_to_the_next_tier_and_notifies_again(flagged, supervisor_on_duty, lead):
+def test_a_missed_deadline_reassigns_to_the_next_tier_and_notifies_again(
+    flagged, supervisor_on_duty, lead, monkeypatch, django_capture_on_commit_callbacks
+):
     _case, _, _ = flagged
     first = EscalationEvent.objects.get()
+    sent = []
+    monkeypatch.setattr(notify, "_send", lambda group, message: sent.append((group, message["event"])))
 
-    assert services.enforce_deadlines(now=first.deadline - timedelta(seconds=1)) == 0
-    assert services.enforce_deadlines(now=first.deadline + timedelta(seconds=1)) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enforce_deadlines(now=first.deadline - timedelta(seconds=1)) == 0
+    assert sent == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.enforce_deadlines(now=first.deadline + timedelta(seconds=1)) == 1
+
+    # The second notification: to every case handler's dashboard, and to the new owner by name.
+    assert [group for group, _ in sent] == [notify.CASE_HANDLERS_GROUP, notify.owner_group(lead.pk)]
+    broadcast, personal = (event for _, event in sent)
+    assert (broadcast["event"], broadcast["owner"], broadcast["tier"]) == ("assigned", "lena", 2)
+    assert (personal["type"], personal["reason"], personal["case"]) == ("assigned", "deadline_missed", broadcast)
 
     moved = EscalationEvent.objects.order_by("-id").first()
     assert (moved.kind, moved.actor, moved.owner, moved.tier, moved.to_state) == ("assigned", None, lead, 2, State.OPEN)
@@ -205,7 +304,13 @@ def test_identity_is_revealed_to_the_requester_alone_after_a_second_supervisor_a
     assert second_supervisor_client.post(f"/api/v1/identity-requests/{request_id}/approve").status_code == 200
     shown = supervisor_client.get(reveal)
     assert shown.status_code == 200
-    assert shown.json()["account_id"] == "ACCT-TEST-0001" and shown.json()["first_name"] == "Wilhelmina"
+    identity = shown.json()
+    assert (identity["account_id"], identity["first_name"], identity["device_serial"]) == (
+        "ACCT-TEST-0001",
+        "Wilhelmina",
+        "SER-TEST-7777",
+    )
+    assert identity["visible_until"]
     assert shown["Cache-Control"] == "no-store"
     assert second_supervisor_client.get(reveal).status_code == 403  # the approver does not see it
 
