@@ -71,7 +71,8 @@ def test_a_purge_that_runs_while_a_reviewer_holds_the_lease_withdraws_it(reviewe
 
     assert Lease.objects.get().outcome == "withdrawn"
     assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=10-19").status_code == 403
-    assert reviewer_client.get(f"/api/v1/clips/{clip.public_id}").status_code == 404
+    answer = reviewer_client.get(f"/api/v1/clips/{clip.public_id}")
+    assert (answer.status_code, answer.json()["reason"]) == (410, "withdrawn")
 
 
 def test_the_purge_never_touches_a_clip_on_legal_hold(reviewer_client, make_clips, settings, supervisor):
