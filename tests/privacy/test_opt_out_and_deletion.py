@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from annotations import privacy
 from annotations.models import (
     Clip,
     ClipStatus,
@@ -20,6 +21,8 @@ from annotations.models import (
     SourceIdentity,
     TranscriptRevision,
 )
+from escalations import services as cases
+from escalations.models import Escalation, EscalationEvent, State
 from reviewportal.audit.models import AccessEvent, Action
 from reviewportal.integrations.models import ServiceToken
 from tests.audio_files import metadata, write_audio
@@ -317,8 +320,6 @@ def test_an_opt_out_without_an_account_is_refused_naming_the_field():
 
 
 def test_an_opt_out_that_fails_part_way_leaves_each_clip_done_or_untouched(three_clips, monkeypatch):
-    from annotations import privacy
-
     calls = {"n": 0}
     real = privacy._tombstone
 
@@ -351,3 +352,93 @@ def test_a_stale_lease_is_no_loophole(three_clips, reviewer_client):
     Lease.objects.update(expires_at=timezone.now() + timedelta(hours=1))
     opt_out()
     assert Lease.objects.get().ended_at is not None
+
+
+# --- The commands, on an account with a clip in every state -----------------------------------
+
+
+@pytest.fixture
+def every_state(make_clips, reviewer_client, supervisor, settings):
+    """Six clips of ACCT-TEST-0001: already purged (so no longer findable), submitted, escalated
+    on hold, escalated with the hold over, leased, queued."""
+    gone, submitted, held, hold_over, leased, queued = make_clips(6)
+    Clip.objects.filter(pk=gone.pk).update(received_at=timezone.now() - timedelta(days=100))
+    assert privacy.purge_expired().unreviewed_expired == 1
+
+    def claim(expected):
+        body = reviewer_client.post("/api/v1/queue/claim").json()
+        assert body["clip"]["id"] == str(expected.public_id)
+        return body["clip"]["id"]
+
+    clip_id = claim(submitted)
+    reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "done", "base_version": 0}, format="json")
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
+    for escalated in (held, hold_over):
+        flag = {"category": "self_harm", "start_ms": 0, "end_ms": 100}
+        reviewer_client.post(f"/api/v1/clips/{claim(escalated)}/escalations", flag, format="json")
+    case = Escalation.objects.get(clip=hold_over)
+    cases.escalation_acknowledge(case=case, by=supervisor)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.UNDER_REVIEW)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.NO_ACTION)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.CLOSED, disposition="false_positive")
+    EscalationEvent.objects.filter(escalation=case, to_state=State.CLOSED).update(
+        at=timezone.now() - timedelta(days=settings.LEGAL_HOLD_DAYS + 1)
+    )
+    claim(leased)
+    statuses = dict(Clip.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in (gone, submitted, held, hold_over, leased, queued)] == [
+        "purged",
+        "submitted",
+        "escalated",
+        "escalated",
+        "leased",
+        "queued",
+    ]
+    return {
+        "gone": gone,
+        "submitted": submitted,
+        "held": held,
+        "hold_over": hold_over,
+        "leased": leased,
+        "queued": queued,
+    }
+
+
+def status_of(clip) -> str:
+    return Clip.objects.values_list("status", flat=True).get(pk=clip.pk)
+
+
+def test_record_opt_out_on_an_account_with_a_clip_in_every_state(every_state):
+    out = io.StringIO()
+    call_command("record_opt_out", ACCOUNT, stdout=out)
+    printed = out.getvalue()
+
+    assert printed.splitlines()[0] == "withdrawn 3, held 1, untouched 1"
+    for name in ("hold_over", "leased", "queued"):
+        assert f"  withdrawn {every_state[name].public_id}" in printed
+        assert status_of(every_state[name]) == ClipStatus.PURGED
+    assert f"  held (legal hold) {every_state['held'].public_id}" in printed
+    assert status_of(every_state["held"]) == ClipStatus.ESCALATED
+    assert status_of(every_state["submitted"]) == ClipStatus.SUBMITTED  # reviewed: stays until retention
+    assert str(every_state["submitted"].public_id) not in printed
+    assert Lease.objects.get(clip=every_state["leased"]).outcome == "withdrawn"
+    assert ACCOUNT not in printed
+    assert AccessEvent.objects.filter(action=Action.OPT_OUT_RECORDED, actor_label="manage.py record_opt_out").exists()
+
+
+def test_delete_account_on_an_account_with_a_clip_in_every_state(every_state):
+    out = io.StringIO()
+    call_command("delete_account", ACCOUNT, stdout=out)
+    printed = out.getvalue()
+
+    assert printed.splitlines()[0] == "removed 4, held 1"
+    for name in ("submitted", "hold_over", "leased", "queued"):
+        assert f"  removed {every_state[name].public_id}" in printed
+        clip = Clip.objects.get(pk=every_state[name].pk)
+        assert (clip.status, clip.purge_reason) == (ClipStatus.PURGED, "deletion_request")
+    assert f"  held (legal hold) {every_state['held'].public_id}" in printed
+    assert SourceIdentity.objects.filter(clip=every_state["held"]).exists()
+    assert SourceIdentity.objects.count() == 1  # the held clip's, and nothing else of the account
+    gone = Clip.objects.get(pk=every_state["gone"].pk)
+    assert gone.purge_reason == "unreviewed" and str(gone.public_id) not in printed  # left as it was
+    assert ACCOUNT not in printed
