@@ -238,7 +238,13 @@ def test_reviewed_clips_stay_after_an_opt_out_until_retention(three_clips, revie
     report = opt_out().json()
 
     assert clip_id not in report["done"] and report["untouched"] == 1
-    assert Clip.objects.get(public_id=clip_id).status == ClipStatus.SUBMITTED
+    reviewed = Clip.objects.get(public_id=clip_id)
+    assert reviewed.status == ClipStatus.SUBMITTED
+    # docs/privacy.md: its identity stays too, so a later deletion request can still find it.
+    assert SourceIdentity.objects.filter(clip=reviewed).exists()
+    deletion = token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json")
+    assert deletion.json()["done"] == [clip_id]
+    assert not SourceIdentity.objects.filter(clip=reviewed).exists()
 
 
 def test_clips_on_legal_hold_are_kept_and_listed(three_clips, reviewer_client, supervisor):
