@@ -5,7 +5,9 @@ must still be active by the clock: an expired lease loses access at once, even b
 removes its grant. Group grants (the escalation team's, later) need no lease.
 
 Each helper raises Http404 when the user may not have the object, so a clip's existence never
-leaks and no view can forget the check. Superusers get no exception: guardian's per-object
+leaks and no view can forget the check. The one refinement: a reviewer whose own lease on the
+clip was withdrawn gets ClipWithdrawn (an Http404; 410 in the API), so their page can say why;
+what they learn is about their own lease only. Superusers get no exception: guardian's per-object
 tables are read directly, not has_perm(), which would let a superuser through.
 """
 
@@ -16,7 +18,8 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
-from annotations.models import Clip, ClipUserObjectPermission, Lease
+from annotations.errors import ClipWithdrawn
+from annotations.models import Clip, ClipUserObjectPermission, Lease, LeaseOutcome
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
 
@@ -31,16 +34,32 @@ def _as_uuid(public_id) -> uuid.UUID:
         raise _denied("clip", str(public_id)[:64], "malformed id") from None
 
 
-def _denied(object_type: str, object_id, perm: str):
-    """Record the refusal, then answer it as if the object did not exist."""
+def _denied(object_type: str, object_id, perm: str, *, withdrawn: bool = False):
+    """Record the refusal, then answer it as if the object did not exist (or, to the holder of a
+    withdrawn lease, that it was withdrawn)."""
+    detail = {"perm": perm, "withdrawn": True} if withdrawn else {"perm": perm}
     trail.record(
         Action.PERMISSION_DENIED,
         outcome=Outcome.DENIED,
         object_type=object_type,
         object_id=object_id,
-        detail={"perm": perm},
+        detail=detail,
     )
-    return Http404(f"No such {object_type}")
+    return ClipWithdrawn() if withdrawn else Http404(f"No such {object_type}")
+
+
+def _last_lease_withdrawn(leases) -> bool:
+    """Did the latest of these leases (all the caller's own) end because its clip was withdrawn?"""
+    outcome = leases.order_by("-started_at", "-id").values_list("outcome", flat=True).first()
+    return outcome == LeaseOutcome.WITHDRAWN
+
+
+def refusal_for_ended(lease: Lease, message: str = "No such clip") -> Http404:
+    """What to raise when a service found `lease` (the caller's own) ended under its lock: the
+    withdrawal, if that is why, else the plain 404."""
+    if _last_lease_withdrawn(Lease.objects.filter(pk=lease.pk)):
+        return _denied("clip", lease.clip.public_id, "lease", withdrawn=True)
+    return Http404(message)
 
 
 def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
@@ -71,7 +90,8 @@ def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
     if clip is not None and perm in ObjectPermissionChecker(user).get_group_perms(clip):
         clip.lease = None
         return clip
-    raise _denied("clip", public_id, perm)
+    withdrawn = clip is not None and _last_lease_withdrawn(Lease.objects.filter(reviewer=user, clip=clip))
+    raise _denied("clip", public_id, perm, withdrawn=withdrawn)
 
 
 def lease_for_user(user, public_id) -> Lease:
@@ -85,5 +105,6 @@ def lease_for_user(user, public_id) -> Lease:
         .first()
     )
     if lease is None:
-        raise _denied("lease", public_id, "hold")
+        withdrawn = _last_lease_withdrawn(Lease.objects.filter(reviewer=user, public_id=_as_uuid(public_id)))
+        raise _denied("lease", public_id, "hold", withdrawn=withdrawn)
     return lease

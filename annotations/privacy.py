@@ -1,10 +1,12 @@
 """Privacy of the people recorded: opt-outs and deletions that take effect at once, and retention.
 
-Every function here skips clips on legal hold (escalations.holds) and reports them. A clip that
-goes is not deleted as a row: it becomes a tombstone (public id, when, why) with its audio, peaks,
-texts and identity gone, so leases, cases and the access trail keep pointing at something. Audio
-files are removed after the transaction commits; a clip whose file removal failed keeps its
-audio_name and the next purge_expired run removes the file.
+Every function here skips clips on legal hold (escalations.holds) and reports them, and asks
+again under the clip's row lock, so a case opened a moment earlier still holds the clip. A clip
+that goes is not deleted as a row: it becomes a tombstone (public id, when, why) with its audio,
+peaks, texts and identity gone, so leases, cases and the access trail keep pointing at something;
+the free text of its cases (notes, break-glass justifications) goes with it, since it may name or
+quote the person. Audio files are removed after the transaction commits; a clip whose file
+removal failed keeps its audio_name and the next purge_expired run removes the file.
 
 Each clip is its own transaction, so a long purge never holds locks on a backlog, and a crash
 half-way leaves every clip either done or untouched.
@@ -24,6 +26,7 @@ from annotations.consumers import reviewer_events_group
 from annotations.grants import revoke_lease_access
 from annotations.models import (
     Clip,
+    ClipGroupObjectPermission,
     ClipStatus,
     Lease,
     LeaseOutcome,
@@ -34,6 +37,7 @@ from annotations.models import (
     audio_storage,
 )
 from escalations import holds
+from escalations.models import Escalation, EscalationEvent, IdentityRequest
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 
@@ -97,8 +101,12 @@ def remove_audio_file(clip_id: int, name: str) -> None:
 
 
 def _tombstone(clip: Clip, now: datetime, reason: str) -> None:
-    """Everything of the clip goes but its public id, when and why. Call inside the clip's transaction."""
+    """Everything of the clip goes but its public id, when and why. Call inside the clip's transaction,
+    and only for a clip not on legal hold."""
     _drop_audio(clip, now)
+    # The escalation team's view grant on an escalated clip: nothing is left to view.
+    ClipGroupObjectPermission.objects.filter(content_object=clip).delete()
+    _scrub_case_text(clip)
     Clip.objects.filter(pk=clip.pk).update(
         final_revision=None,
         asr_text="",
@@ -111,8 +119,30 @@ def _tombstone(clip: Clip, now: datetime, reason: str) -> None:
     SourceIdentity.objects.filter(clip=clip).delete()
 
 
+def _scrub_case_text(clip: Clip) -> None:
+    """Blank the free text of the clip's cases once its hold is over: the reporter's note, every
+    event's note, every break-glass justification. Any of them may name or quote the person
+    recorded. The case's structure stays (who did what, when, states, owners, dispositions), so
+    the record of every decision outlives the recording.
+
+    Cases and their events are otherwise never edited (their save() refuses); this queryset
+    update is the one deliberate exception. Call inside the clip's transaction.
+    """
+    Escalation.objects.filter(clip=clip).exclude(note="").update(note="")
+    EscalationEvent.objects.filter(escalation__clip=clip).exclude(note="").update(note="")
+    IdentityRequest.objects.filter(escalation__clip=clip).exclude(justification="").update(justification="")
+
+
 def _locked(clip_id: int) -> Clip:
+    """Re-read the clip under its row lock. Call inside transaction.atomic."""
     return Clip.objects.select_for_update().get(pk=clip_id)
+
+
+def _held(clip: Clip, now: datetime) -> bool:
+    """Is the clip on legal hold? Asked with the clip's row locked, because opening a case locks
+    the same row (escalation_open updates its status): a case opened after a batch's first look
+    is seen here, and one opened later waits for this transaction."""
+    return holds.is_on_hold(clip, now)
 
 
 # --- Opt-outs --------------------------------------------------------------------------------
@@ -122,9 +152,10 @@ def account_opt_out(*, account_id: str, via: str) -> Report:
     """The person no longer wants human review: every clip of theirs not yet reviewed goes now.
 
     A clip being listened to right now is withdrawn mid-lease; each unreviewed clip becomes a
-    tombstone (its audio, peaks, texts and identity go). Reviewed clips stay until retention
-    removes them; clips on legal hold stay and are listed. Later ingests for the account are
-    dropped.
+    tombstone (its audio, peaks, texts and identity go). So does an escalated clip whose legal
+    hold is over: it was never reviewed, and nothing holds it any more. Reviewed clips stay until
+    retention removes them; clips on legal hold stay and are listed. Later ingests for the
+    account are dropped.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -140,8 +171,11 @@ def account_opt_out(*, account_id: str, via: str) -> Report:
             continue
         with transaction.atomic():
             clip = _locked(clip_id)
-            if clip.status not in (ClipStatus.QUEUED, ClipStatus.LEASED):
+            if clip.status not in (ClipStatus.QUEUED, ClipStatus.LEASED, ClipStatus.ESCALATED):
                 report.untouched += 1
+                continue
+            if _held(clip, now):
+                report.held.append(str(public_id))
                 continue
             _withdraw_lease(clip, now, "opted_out")
             _tombstone(clip, now, PurgeReason.OPTED_OUT)
@@ -172,6 +206,12 @@ def account_delete(*, account_id: str, via: str) -> Report:
             continue
         with transaction.atomic():
             clip = _locked(clip_id)
+            if clip.status == ClipStatus.PURGED:
+                report.untouched += 1  # gone meanwhile (an opt-out, a purge): nothing left to remove
+                continue
+            if _held(clip, now):
+                report.held.append(str(public_id))
+                continue
             _withdraw_lease(clip, now, "deleted")
             _tombstone(clip, now, PurgeReason.DELETION_REQUEST)
             trail.record(
@@ -189,6 +229,7 @@ class PurgeCounts:
     audio_deleted: int = 0
     transcripts_deleted: int = 0
     unreviewed_expired: int = 0
+    hold_ended: int = 0  # escalated clips whose legal hold is over
     files_retried: int = 0
     held: int = 0
 
@@ -199,6 +240,9 @@ def purge_expired(*, now: datetime | None = None, batch: int = 500, progress=Non
     - audio and peaks AUDIO_RETENTION_DAYS after submit;
     - transcripts and identity TRANSCRIPT_RETENTION_DAYS after submit (the clip becomes a tombstone);
     - clips never reviewed UNREVIEWED_RETENTION_DAYS after they arrived (withdrawn mid-lease if need be);
+    - escalated clips once their legal hold is over (every case closed more than LEGAL_HOLD_DAYS
+      ago): audio, peaks, ASR text, drafts, identity and the cases' free text go at once, since
+      every retention period has long run out by then; the cases' structure stays;
     - audio files whose removal failed earlier.
     `progress(n)` is called after each clip, for a progress bar.
     """
@@ -216,7 +260,10 @@ def purge_expired(*, now: datetime | None = None, batch: int = 500, progress=Non
             progressed = 0
             for clip_id in ids:
                 with transaction.atomic():
-                    if step(_locked(clip_id)):
+                    clip = _locked(clip_id)
+                    # A case opened since the batch was read: skipped here, and counted as held
+                    # by the escalated clips' run, which sees it.
+                    if not _held(clip, now) and step(clip):
                         progressed += 1
                 if progress is not None:
                     progress(1)
@@ -246,6 +293,13 @@ def purge_expired(*, now: datetime | None = None, batch: int = 500, progress=Non
         trail.record(Action.CLIP_PURGED, object_type="clip", object_id=clip.public_id, detail={"reason": "unreviewed"})
         return True
 
+    def hold_over(clip: Clip) -> bool:
+        if clip.status != ClipStatus.ESCALATED:
+            return False
+        _tombstone(clip, now, PurgeReason.RETENTION)
+        trail.record(Action.CLIP_PURGED, object_type="clip", object_id=clip.public_id, detail={"reason": "hold_ended"})
+        return True
+
     with trail.as_system():
         counts.audio_deleted = run(
             Clip.objects.filter(
@@ -260,11 +314,17 @@ def purge_expired(*, now: datetime | None = None, batch: int = 500, progress=Non
             Clip.objects.filter(status__in=[ClipStatus.QUEUED, ClipStatus.LEASED], received_at__lt=unreviewed_cutoff),
             never_reviewed,
         )
+        counts.hold_ended = run(_escalated(), hold_over)
     leftover_files = Clip.objects.filter(~Q(audio_name=""), audio_deleted_at__isnull=False)
     for clip_id, name in leftover_files.values_list("pk", "audio_name").iterator():
         remove_audio_file(clip_id, name)
         counts.files_retried += 1
     return counts
+
+
+def _escalated():
+    """Escalated clips, found from the (small) case table rather than by scanning clip statuses."""
+    return Clip.objects.filter(pk__in=Escalation.objects.values("clip_id"), status=ClipStatus.ESCALATED)
 
 
 def pending_purge_count(now: datetime | None = None) -> int:
@@ -283,6 +343,7 @@ def pending_purge_count(now: datetime | None = None) -> int:
             status__in=[ClipStatus.QUEUED, ClipStatus.LEASED],
             received_at__lt=now - timedelta(days=settings.UNREVIEWED_RETENTION_DAYS),
         ).count()
+        + holds.not_on_hold(_escalated(), now).count()
     )
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotations import editor, services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
 from annotations.api.views import clip_payload
-from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
+from annotations.errors import ClipWithdrawn, LeaseEnded, OnBreak, TranscriptConflict
 from annotations.models import Lease, LeaseOutcome, ReleaseReason, TranscriptRevision
 from escalations.models import Category
 from reviewportal.accounts.middleware import SESSION_STARTED
@@ -76,7 +76,11 @@ def _claim_and_open(request: HttpRequest) -> HttpResponse:
 @login_required
 def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
     """The editor, with everything it needs in json_script; the same clip shape as the API's."""
-    clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
+    try:
+        clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
+    except ClipWithdrawn as withdrawn:
+        messages.error(request, withdrawn.message)
+        return redirect("queue")
     try:
         payload = clip_payload(request, clip)  # issues one audio link, shared by editor and <noscript> player
     except VolumeLimitExceeded as limit:
@@ -108,7 +112,11 @@ def clip_page(request: HttpRequest, clip_id) -> HttpResponse:
 @login_required
 def clip_save(request: HttpRequest, clip_id) -> HttpResponse:
     """Save the form's text as a new revision; with action=submit, also submit and claim the next clip."""
-    clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
+    try:
+        clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
+    except ClipWithdrawn as withdrawn:
+        messages.error(request, withdrawn.message)
+        return redirect("queue")
     try:
         base_version = int(request.POST.get("base_version", ""))
     except ValueError:

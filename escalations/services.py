@@ -407,7 +407,10 @@ def identity_reveal(*, request: IdentityRequest, by) -> dict:
         raise CaseConflict("A second supervisor has not approved this request yet")
     if request.reveal_until is None or request.reveal_until <= now:
         raise CaseConflict("The reveal window has closed; ask again")
-    identity = SourceIdentity.objects.get(clip_id=request.escalation.clip_id)
+    identity = SourceIdentity.objects.filter(clip_id=request.escalation.clip_id).first()
+    if identity is None:
+        # The clip's legal hold ended and retention, an opt-out or a deletion request removed it.
+        raise CaseConflict("Who was recorded is no longer stored: the clip was purged after its legal hold ended")
     with transaction.atomic():
         trail.record(
             Action.IDENTITY_REVEALED,

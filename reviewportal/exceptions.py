@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import (
+    APIException,
     AuthenticationFailed,
     NotAuthenticated,
     PermissionDenied,
@@ -10,9 +11,15 @@ from rest_framework.exceptions import (
 )
 from rest_framework.views import exception_handler
 
+from annotations.errors import ClipWithdrawn
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
 from reviewportal.security.volume import VolumeLimitExceeded
+
+
+class Gone(APIException):
+    status_code = 410
+    default_code = "gone"
 
 
 def api_exception_handler(exc, context):
@@ -33,4 +40,10 @@ def api_exception_handler(exc, context):
         exc = ValidationError(detail)
     elif isinstance(exc, VolumeLimitExceeded):
         exc = Throttled(wait=exc.retry_after, detail=str(exc))
+    elif isinstance(exc, ClipWithdrawn):
+        # Only ever the holder of the withdrawn lease (annotations.access); a machine-readable
+        # reason, so the editor says "withdrawn" and not "went back to the queue".
+        response = exception_handler(Gone(detail=exc.message), context)
+        response.data["reason"] = exc.reason
+        return response
     return exception_handler(exc, context)

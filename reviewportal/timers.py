@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 _started = threading.Event()
 
 
-def _every(seconds: float, job, name: str) -> None:
+def _every(seconds: float, job, name: str) -> threading.Event:
+    """Run `job` every `seconds` on a daemon thread until the returned event is set; a failing
+    run is logged and the next one happens on time."""
     stop = threading.Event()
 
     def loop():
@@ -26,6 +28,7 @@ def _every(seconds: float, job, name: str) -> None:
                 close_old_connections()
 
     threading.Thread(target=loop, name=f"timer:{name}", daemon=True).start()
+    return stop
 
 
 def start() -> None:

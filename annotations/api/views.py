@@ -14,13 +14,13 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations import services
-from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user
+from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user, refusal_for_ended
 from annotations.audio import audio_url
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
@@ -38,6 +38,11 @@ DetailSerializer = inline_serializer("Detail", {"detail": serializers.CharField(
 
 NOT_FOUND = OpenApiResponse(
     DetailSerializer, description="No such clip or lease, or not yours: the same answer either way."
+)
+WITHDRAWN = OpenApiResponse(
+    inline_serializer("Withdrawn", {"detail": serializers.CharField(), "reason": serializers.CharField()}),
+    description="Your own lease on this clip was withdrawn mid-lease (an opt-out, a deletion request, "
+    'a purge): reason is "withdrawn". Only the reviewer who held that lease gets this; anyone else gets 404.',
 )
 NOT_SIGNED_IN = OpenApiResponse(
     DetailSerializer, description="Not signed in with both factors, CSRF check failed, or wrong role."
@@ -228,6 +233,7 @@ class LeaseReleaseView(APIView):
             400: INVALID,
             403: NOT_SIGNED_IN,
             404: NOT_FOUND,
+            410: WITHDRAWN,
         },
         summary="Give a clip back to the queue (skip)",
     )
@@ -237,14 +243,14 @@ class LeaseReleaseView(APIView):
         try:
             services.lease_release(lease=lease, reason=data["reason"])
         except LeaseEnded:
-            raise NotFound("No such lease") from None
+            raise refusal_for_ended(lease, "No such lease") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LeaseRenewView(APIView):
     @extend_schema(
         request=None,
-        responses={200: LeaseOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND},
+        responses={200: LeaseOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND, 410: WITHDRAWN},
         summary="Extend your active lease while you are still working on the clip",
     )
     def post(self, request, lease_id):
@@ -252,7 +258,7 @@ class LeaseRenewView(APIView):
         try:
             lease = services.lease_renew(lease=lease)
         except LeaseEnded:
-            raise NotFound("No such lease") from None
+            raise refusal_for_ended(lease, "No such lease") from None
         return Response(LeaseOutputSerializer(lease).data)
 
 
@@ -261,7 +267,7 @@ class LeaseRenewView(APIView):
 
 class ClipDetailView(APIView):
     @extend_schema(
-        responses={200: ClipOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND, 429: TOO_MUCH},
+        responses={200: ClipOutputSerializer, 403: NOT_SIGNED_IN, 404: NOT_FOUND, 410: WITHDRAWN, 429: TOO_MUCH},
         summary="A clip you hold the lease on: peaks, ASR text, latest transcript and a fresh audio link",
     )
     def get(self, request, clip_id):
@@ -292,6 +298,7 @@ class TranscriptSaveView(APIView):
             400: INVALID,
             403: NOT_SIGNED_IN,
             404: NOT_FOUND,
+            410: WITHDRAWN,
             409: OpenApiResponse(
                 ConflictSerializer, description="base_version is stale; the current revision is included."
             ),
@@ -312,7 +319,7 @@ class TranscriptSaveView(APIView):
         except TranscriptConflict as conflict:
             return _conflict_response(conflict)
         except LeaseEnded:
-            raise NotFound("No such clip") from None
+            raise refusal_for_ended(clip.lease) from None
         return Response({"version": revision.version})
 
 
@@ -337,6 +344,7 @@ class ClipSubmitView(APIView):
             400: INVALID,
             403: NOT_SIGNED_IN,
             404: NOT_FOUND,
+            410: WITHDRAWN,
             409: OpenApiResponse(
                 ConflictSerializer, description="version (or transcript.base_version) is not the latest."
             ),
@@ -353,7 +361,7 @@ class ClipSubmitView(APIView):
         except TranscriptConflict as conflict:
             return _conflict_response(conflict)
         except LeaseEnded:
-            raise NotFound("No such clip") from None
+            raise refusal_for_ended(clip.lease) from None
         next_lease = submitted.next_lease
         return Response(
             {

@@ -146,6 +146,10 @@ async function saveTranscript() {
     showConflict(data.current);
     return "conflict";
   }
+  if (isWithdrawn(response)) {
+    withdrawn(clip.id);
+    return "failed";
+  }
   if (status === 404) {
     leaseLost();
     return "failed";
@@ -279,6 +283,7 @@ async function refreshAudioLink() {
   const wasPlaying = !player.paused;
   const { status, data } = await api("GET", `/api/v1/clips/${clip.id}`);
   if (clip !== current?.clip) return;
+  if (isWithdrawn({ status, data })) return withdrawn(clip.id);
   if (status === 404) return leaseLost();
   if (status !== 200) return say(errorMessage(data, "Could not get a fresh audio link"), "error");
   current.linkAt = Date.now();
@@ -439,7 +444,7 @@ async function submit({ falseWake = false } = {}) {
   if (!current || submitting) return;
   performance.clearMarks();
   performance.mark("submit-pressed");
-  if (editor.dataset.lease === "ended") {
+  if (editor.dataset.lease === "ended" || editor.dataset.lease === "withdrawn") {
     // The clip claimed ahead expired with this one; the plain claim starts afresh.
     editor.dataset.lease = "";
     next = null;
@@ -482,6 +487,7 @@ async function submit({ falseWake = false } = {}) {
       autosave.dirty = true;
       return showConflict(data.current);
     }
+    if (isWithdrawn(response)) return withdrawn(current.clip.id);
     if (status === 404) return leaseLost();
     autosave.resume();
     say(`Not submitted: ${errorMessage(data)}`, "error");
@@ -515,7 +521,7 @@ skipDialog.addEventListener("close", async () => {
   autosave.pause();
   await autosave.settled();
   const { status, data } = await api("POST", `/api/v1/leases/${current.lease.id}/release`, { reason });
-  if (status === 204 || status === 404) return advance(null);
+  if (status === 204 || status === 404 || status === 410) return advance(null); // gone either way
   autosave.resume();
   say(`Not skipped: ${errorMessage(data)}`, "error");
 });
@@ -574,20 +580,39 @@ $("escalated-continue").addEventListener("click", () => {
 
 // --- Live events: a clip withdrawn mid-lease, news of one's escalations ---------------------------
 
+/** The API's answer when this reviewer's own lease was withdrawn: 410 with reason "withdrawn". */
+function isWithdrawn({ status, data }) {
+  return status === 410 && data?.reason === "withdrawn";
+}
+
+/**
+ * The clip was taken away mid-lease, said by the websocket or, with the socket down, by the API.
+ * reason "break": the reviewer started a break, and the clip went back to the queue.
+ */
 function withdrawn(clipId, reason) {
   if (next && next !== "empty" && next.clip.id === clipId) {
     next = null; // the clip claimed ahead went: claim another at submit time
     dropPreload();
   }
-  if (!current || current.clip.id !== clipId) return;
+  if (!current || current.clip.id !== clipId || editor.dataset.lease === "withdrawn") return;
+  // Nothing of it can be saved any more, and its words and audio do not stay on screen. The
+  // page keeps `current`, so Ctrl+Enter (submit) moves on to the next clip.
   autosave.pause();
   surfer.pause();
-  current = null;
-  editor.dataset.lease = "ended";
   if (reason === "break") {
+    current = null;
+    editor.dataset.lease = "ended";
     say("Your queue is paused for a break, so this clip went back to the queue. Take care.", "info");
     return;
   }
+  player.removeAttribute("src");
+  player.load();
+  transcript.value = "";
+  segments.load([]);
+  autosave.reset(); // what was unsaved is of a recording that must go: forget it, and save nothing more
+  autosave.pause();
+  leaseClock.stop("Withdrawn");
+  editor.dataset.lease = "withdrawn";
   say(
     "This clip was withdrawn: the person recorded opted out or asked for deletion, or it expired. " +
       "Press Ctrl+Enter for the next clip.",
@@ -651,6 +676,7 @@ const leaseClock = new LeaseClock({
   activeWindowSeconds: config.active_window_seconds,
   isPlaying: () => surfer.isPlaying(),
   onEnded: leaseLost,
+  onWithdrawn: () => current && withdrawn(current.clip.id),
 });
 
 show(initial.clip, initial.lease);

@@ -29,19 +29,57 @@ def demo_identities() -> set[str]:
 
 
 @pytest.fixture
+def lead(django_user_model):
+    """An escalation lead: the next tier for missed deadlines, on the escalation team."""
+    user = django_user_model.objects.create_user(username="lena")
+    user.groups.add(*Group.objects.filter(name__in=["escalation_leads", "escalation_team"]))
+    return user
+
+
+@pytest.fixture
+def plain_supervisor(django_user_model):
+    """A supervisor who is not on the escalation team: handles cases, has no view grant on their clips."""
+    user = django_user_model.objects.create_user(username="sune")
+    user.groups.add(Group.objects.get(name="supervisors"))
+    return user
+
+
+@pytest.fixture
 def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
+    """A reviewer at work on the demo clips, through every working answer with a valid body:
+    claim, claim-next, read, save, submit (which promotes the clip claimed ahead), skip, and a
+    false wake; then a clip held and being worked, which the walk uses."""
     call_command("ingest_clips", str(DEMO), stdout=io.StringIO(), stderr=io.StringIO())
     for pool in ClipPool.objects.all():
         assign_perm("annotations.review_pool", Group.objects.get(name="reviewers"), pool)
     supervisor.groups.add(Group.objects.get_or_create(name="escalation_team")[0])
     worker = signed_in(reviewer)
-    answers = [worker.post("/api/v1/queue/claim")]
-    clip_id = answers[0].json()["clip"]["id"]
-    lease_id = answers[0].json()["lease"]["id"]
-    answers.append(worker.get(f"/api/v1/clips/{clip_id}"))
-    answers.append(
-        worker.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "a draft", "base_version": 0}, format="json")
-    )
+    answers = []
+
+    def keep(response, status: int):
+        assert response.status_code == status, (response.status_code, response.content[:200])
+        answers.append(response)
+        return response.json() if response.content else None
+
+    # Submit with the last edit sent along, as the editor does; the clip claimed ahead becomes current.
+    first = keep(worker.post("/api/v1/queue/claim"), 200)
+    ahead = keep(worker.post("/api/v1/queue/claim-next"), 200)
+    final = {"text": "a final transcript", "base_version": first["clip"]["version"], "tags": []}
+    submit = {"played": True, "transcript": final}
+    submitted = keep(worker.post(f"/api/v1/clips/{first['clip']['id']}/submit", submit, format="json"), 200)
+    assert submitted["next_lease"]["id"] == ahead["lease"]["id"]
+    # Skip the clip that became current.
+    keep(worker.post(f"/api/v1/leases/{ahead['lease']['id']}/release", {"reason": "other"}, format="json"), 204)
+    # A false wake: not addressed to the assistant.
+    woke = keep(worker.post("/api/v1/queue/claim"), 200)
+    false_wake = {"played": True, "transcript": {"text": "", "base_version": 0, "tags": ["not_addressed"]}}
+    keep(worker.post(f"/api/v1/clips/{woke['clip']['id']}/submit", false_wake, format="json"), 200)
+    # The clip being worked while the walk runs, and one claimed ahead of it.
+    working = keep(worker.post("/api/v1/queue/claim"), 200)
+    clip_id, lease_id = working["clip"]["id"], working["lease"]["id"]
+    detail = keep(worker.get(f"/api/v1/clips/{clip_id}"), 200)
+    keep(worker.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "a draft", "base_version": 0}, format="json"), 200)
+    keep(worker.post("/api/v1/queue/claim-next"), 200)
     # A second clip is flagged, so case pages and the dashboard have something to show.
     holder = signed_in(other_reviewer)
     flagged = holder.post("/api/v1/queue/claim").json()["clip"]["id"]
@@ -57,7 +95,7 @@ def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
     samples = {
         "clip_id": clip_id,
         "lease_id": lease_id,
-        "token": urlsplit(answers[1].json()["audio_url"]).path.rsplit("/", 1)[1],
+        "token": urlsplit(detail["audio_url"]).path.rsplit("/", 1)[1],
         "case_id": Escalation.objects.get().public_id,
         "request_id": "00000000-0000-4000-8000-000000000000",
         "user_id": reviewer.pk,
@@ -73,16 +111,30 @@ def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
     return worker, samples, answers
 
 
-def test_no_page_or_api_answer_names_who_was_recorded(demo_world, reviewer, supervisor, auditor):
+def test_no_page_or_api_answer_names_who_was_recorded(
+    demo_world, reviewer, supervisor, auditor, lead, plain_supervisor
+):
     worker, samples, answers = demo_world
     secrets = demo_identities()
     assert len(secrets) > 30
     people = {
         "reviewer": lambda: worker,
         "supervisor": lambda: signed_in(supervisor, Client),
+        "escalation lead": lambda: signed_in(lead, Client),
+        "supervisor not on the escalation team": lambda: signed_in(plain_supervisor, Client),
         "auditor": lambda: signed_in(auditor, Client),
         "anonymous": Client,
     }
+    # The two added roles really reach the case, so the walk searches what they see: the lead
+    # (on the team) with its audio, the supervisor off the team without.
+    case_page = f"/supervise/escalations/{samples['case_id']}"
+    lead_page, off_team_page = (
+        signed_in(lead, Client).get(case_page),
+        signed_in(plain_supervisor, Client).get(case_page),
+    )
+    assert (lead_page.status_code, off_team_page.status_code) == (200, 200)
+    assert "<audio" in lead_page.content.decode() and "<audio" not in off_team_page.content.decode()
+    assert len(answers) == 11
     leaks, walked = [], 0
     for response in answers:
         walked += 1

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from annotations import privacy
 from annotations.models import (
     Clip,
     ClipStatus,
@@ -20,6 +21,8 @@ from annotations.models import (
     SourceIdentity,
     TranscriptRevision,
 )
+from escalations import services as cases
+from escalations.models import Escalation, EscalationEvent, State
 from reviewportal.audit.models import AccessEvent, Action
 from reviewportal.integrations.models import ServiceToken
 from tests.audio_files import metadata, write_audio
@@ -78,11 +81,124 @@ def test_a_clip_being_listened_to_is_withdrawn_mid_lease(three_clips, reviewer_c
     opt_out()
 
     assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=100-199").status_code == 403
-    assert reviewer_client.get(f"/api/v1/clips/{clip_id}").status_code == 404
+    # The holder is told why (410, reason "withdrawn"), so their page can say so without its websocket.
+    detail = reviewer_client.get(f"/api/v1/clips/{clip_id}")
+    assert (detail.status_code, detail.json()["reason"]) == (410, "withdrawn")
     saved = reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json")
-    assert saved.status_code == 404
+    assert (saved.status_code, saved.json()["reason"]) == (410, "withdrawn")
+    assert set(saved.json()) == {"detail", "reason"}  # and nothing of the clip comes back
     assert Lease.objects.get().outcome == "withdrawn"
     assert not ClipUserObjectPermission.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/v1/clips/{clip}", None),
+        ("put", "/api/v1/clips/{clip}/transcript", {"text": "x", "base_version": 0}),
+        ("post", "/api/v1/clips/{clip}/submit", {"played": True, "transcript": {"text": "x", "base_version": 0}}),
+        ("post", "/api/v1/leases/{lease}/renew", None),
+        ("post", "/api/v1/leases/{lease}/release", {"reason": "other"}),
+    ],
+)
+def test_every_door_of_a_withdrawn_lease_answers_410_withdrawn_to_its_holder(
+    three_clips, reviewer_client, method, path, body
+):
+    claimed = reviewer_client.post("/api/v1/queue/claim").json()
+    url = path.format(clip=claimed["clip"]["id"], lease=claimed["lease"]["id"])
+
+    opt_out()
+    response = getattr(reviewer_client, method)(url, body, format="json")
+
+    assert response.status_code == 410
+    assert response.json() == {"detail": response.json()["detail"], "reason": "withdrawn"}
+    assert "withdrawn" in response.json()["detail"]
+    denial = AccessEvent.objects.filter(action=Action.PERMISSION_DENIED).latest("id")
+    assert denial.detail["withdrawn"] is True
+
+
+def test_only_the_holder_of_the_withdrawn_lease_learns_it_was_withdrawn(
+    three_clips, reviewer_client, other_reviewer_client, reviewer, other_reviewer
+):
+    """Issue 7: the reason is about one's own lease. Someone who skipped the clip earlier, or
+    never had it, gets the same 404 as for a clip that never existed."""
+    first = reviewer_client.post("/api/v1/queue/claim").json()
+    clip_id, first_lease = first["clip"]["id"], first["lease"]["id"]
+    reviewer_client.post(f"/api/v1/leases/{first_lease}/release", {"reason": "other"}, format="json")
+    # The skipped clip goes to the other reviewer; the first claims another clip meanwhile.
+    while (taken := other_reviewer_client.post("/api/v1/queue/claim").json())["clip"]["id"] != clip_id:
+        other_reviewer_client.post(f"/api/v1/leases/{taken['lease']['id']}/release", {"reason": "other"}, format="json")
+
+    opt_out()
+
+    assert other_reviewer_client.get(f"/api/v1/clips/{clip_id}").status_code == 410
+    for url in (f"/api/v1/clips/{clip_id}", f"/api/v1/clips/{uuid.uuid4()}"):
+        answer = reviewer_client.get(url)
+        assert (answer.status_code, answer.json()) == (404, {"detail": "No such clip"})
+    renew = reviewer_client.post(f"/api/v1/leases/{first_lease}/renew")
+    assert (renew.status_code, renew.json()) == (404, {"detail": "No such lease"})
+
+
+def test_a_lease_withdrawn_after_the_access_check_is_still_answered_as_withdrawn(
+    three_clips, reviewer_client, monkeypatch
+):
+    """The opt-out lands between the view's access check and the service's lock on the lease."""
+    from annotations import services
+
+    clip_id = reviewer_client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    real_save = services.transcript_save
+
+    def opted_out_meanwhile(**kwargs):
+        opt_out()
+        return real_save(**kwargs)
+
+    monkeypatch.setattr(services, "transcript_save", opted_out_meanwhile)
+    saved = reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json")
+
+    assert (saved.status_code, saved.json()["reason"]) == (410, "withdrawn")
+    assert not TranscriptRevision.objects.exists()
+
+
+def test_a_reload_of_a_withdrawn_clip_page_says_it_was_withdrawn(three_clips, reviewer):
+    from django.test import Client
+
+    from tests.conftest import signed_in
+
+    client = signed_in(reviewer, Client)
+    clip_id = client.post("/api/v1/queue/claim").json()["clip"]["id"]
+    opt_out()
+
+    page = client.get(f"/clips/{clip_id}", follow=True)
+
+    assert page.status_code == 200 and "This clip was withdrawn" in page.content.decode()
+    assert "set a timer" not in page.content.decode()
+
+
+def test_a_deletion_request_withdraws_a_clip_mid_lease(three_clips, reviewer_client, reviewer):
+    """Issue 7: not only an opt-out; a deletion request takes the clip away from its listener too."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from annotations.consumers import reviewer_events_group
+
+    body = reviewer_client.post("/api/v1/queue/claim").json()
+    clip_id, audio_path = body["clip"]["id"], urlsplit(body["clip"]["audio_url"]).path
+    assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=0-99").status_code == 206
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(reviewer_events_group(reviewer.pk), channel)
+
+    deletion = token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json")
+
+    assert clip_id in deletion.json()["done"]
+    assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=100-199").status_code == 403
+    assert reviewer_client.get(f"/api/v1/clips/{clip_id}").json()["reason"] == "withdrawn"
+    lease = Lease.objects.get()
+    assert (lease.outcome, lease.ended_at is not None) == ("withdrawn", True)
+    assert not ClipUserObjectPermission.objects.exists()
+    message = async_to_sync(layer.receive)(channel)
+    assert message["event"] == {"type": "lease.withdrawn", "clip": clip_id, "reason": "deleted"}
+    assert Clip.objects.get(public_id=clip_id).purge_reason == "deletion_request"
 
 
 def test_the_reviewers_open_page_is_told_the_clip_was_withdrawn(three_clips, reviewer_client):
@@ -122,7 +238,13 @@ def test_reviewed_clips_stay_after_an_opt_out_until_retention(three_clips, revie
     report = opt_out().json()
 
     assert clip_id not in report["done"] and report["untouched"] == 1
-    assert Clip.objects.get(public_id=clip_id).status == ClipStatus.SUBMITTED
+    reviewed = Clip.objects.get(public_id=clip_id)
+    assert reviewed.status == ClipStatus.SUBMITTED
+    # docs/privacy.md: its identity stays too, so a later deletion request can still find it.
+    assert SourceIdentity.objects.filter(clip=reviewed).exists()
+    deletion = token_client("opt_out").post("/api/v1/integrations/deletions", {"account_id": ACCOUNT}, format="json")
+    assert deletion.json()["done"] == [clip_id]
+    assert not SourceIdentity.objects.filter(clip=reviewed).exists()
 
 
 def test_clips_on_legal_hold_are_kept_and_listed(three_clips, reviewer_client, supervisor):
@@ -204,8 +326,6 @@ def test_an_opt_out_without_an_account_is_refused_naming_the_field():
 
 
 def test_an_opt_out_that_fails_part_way_leaves_each_clip_done_or_untouched(three_clips, monkeypatch):
-    from annotations import privacy
-
     calls = {"n": 0}
     real = privacy._tombstone
 
@@ -238,3 +358,93 @@ def test_a_stale_lease_is_no_loophole(three_clips, reviewer_client):
     Lease.objects.update(expires_at=timezone.now() + timedelta(hours=1))
     opt_out()
     assert Lease.objects.get().ended_at is not None
+
+
+# --- The commands, on an account with a clip in every state -----------------------------------
+
+
+@pytest.fixture
+def every_state(make_clips, reviewer_client, supervisor, settings):
+    """Six clips of ACCT-TEST-0001: already purged (so no longer findable), submitted, escalated
+    on hold, escalated with the hold over, leased, queued."""
+    gone, submitted, held, hold_over, leased, queued = make_clips(6)
+    Clip.objects.filter(pk=gone.pk).update(received_at=timezone.now() - timedelta(days=100))
+    assert privacy.purge_expired().unreviewed_expired == 1
+
+    def claim(expected):
+        body = reviewer_client.post("/api/v1/queue/claim").json()
+        assert body["clip"]["id"] == str(expected.public_id)
+        return body["clip"]["id"]
+
+    clip_id = claim(submitted)
+    reviewer_client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "done", "base_version": 0}, format="json")
+    reviewer_client.post(f"/api/v1/clips/{clip_id}/submit", {"played": True}, format="json")
+    for escalated in (held, hold_over):
+        flag = {"category": "self_harm", "start_ms": 0, "end_ms": 100}
+        reviewer_client.post(f"/api/v1/clips/{claim(escalated)}/escalations", flag, format="json")
+    case = Escalation.objects.get(clip=hold_over)
+    cases.escalation_acknowledge(case=case, by=supervisor)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.UNDER_REVIEW)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.NO_ACTION)
+    cases.escalation_transition(case=case, by=supervisor, to_state=State.CLOSED, disposition="false_positive")
+    EscalationEvent.objects.filter(escalation=case, to_state=State.CLOSED).update(
+        at=timezone.now() - timedelta(days=settings.LEGAL_HOLD_DAYS + 1)
+    )
+    claim(leased)
+    statuses = dict(Clip.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in (gone, submitted, held, hold_over, leased, queued)] == [
+        "purged",
+        "submitted",
+        "escalated",
+        "escalated",
+        "leased",
+        "queued",
+    ]
+    return {
+        "gone": gone,
+        "submitted": submitted,
+        "held": held,
+        "hold_over": hold_over,
+        "leased": leased,
+        "queued": queued,
+    }
+
+
+def status_of(clip) -> str:
+    return Clip.objects.values_list("status", flat=True).get(pk=clip.pk)
+
+
+def test_record_opt_out_on_an_account_with_a_clip_in_every_state(every_state):
+    out = io.StringIO()
+    call_command("record_opt_out", ACCOUNT, stdout=out)
+    printed = out.getvalue()
+
+    assert printed.splitlines()[0] == "withdrawn 3, held 1, untouched 1"
+    for name in ("hold_over", "leased", "queued"):
+        assert f"  withdrawn {every_state[name].public_id}" in printed
+        assert status_of(every_state[name]) == ClipStatus.PURGED
+    assert f"  held (legal hold) {every_state['held'].public_id}" in printed
+    assert status_of(every_state["held"]) == ClipStatus.ESCALATED
+    assert status_of(every_state["submitted"]) == ClipStatus.SUBMITTED  # reviewed: stays until retention
+    assert str(every_state["submitted"].public_id) not in printed
+    assert Lease.objects.get(clip=every_state["leased"]).outcome == "withdrawn"
+    assert ACCOUNT not in printed
+    assert AccessEvent.objects.filter(action=Action.OPT_OUT_RECORDED, actor_label="manage.py record_opt_out").exists()
+
+
+def test_delete_account_on_an_account_with_a_clip_in_every_state(every_state):
+    out = io.StringIO()
+    call_command("delete_account", ACCOUNT, stdout=out)
+    printed = out.getvalue()
+
+    assert printed.splitlines()[0] == "removed 4, held 1"
+    for name in ("submitted", "hold_over", "leased", "queued"):
+        assert f"  removed {every_state[name].public_id}" in printed
+        clip = Clip.objects.get(pk=every_state[name].pk)
+        assert (clip.status, clip.purge_reason) == (ClipStatus.PURGED, "deletion_request")
+    assert f"  held (legal hold) {every_state['held'].public_id}" in printed
+    assert SourceIdentity.objects.filter(clip=every_state["held"]).exists()
+    assert SourceIdentity.objects.count() == 1  # the held clip's, and nothing else of the account
+    gone = Clip.objects.get(pk=every_state["gone"].pk)
+    assert gone.purge_reason == "unreviewed" and str(gone.public_id) not in printed  # left as it was
+    assert ACCOUNT not in printed

@@ -71,7 +71,8 @@ def test_a_purge_that_runs_while_a_reviewer_holds_the_lease_withdraws_it(reviewe
 
     assert Lease.objects.get().outcome == "withdrawn"
     assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=10-19").status_code == 403
-    assert reviewer_client.get(f"/api/v1/clips/{clip.public_id}").status_code == 404
+    answer = reviewer_client.get(f"/api/v1/clips/{clip.public_id}")
+    assert (answer.status_code, answer.json()["reason"]) == (410, "withdrawn")
 
 
 def test_the_purge_never_touches_a_clip_on_legal_hold(reviewer_client, make_clips, settings, supervisor):
@@ -101,14 +102,103 @@ def test_a_false_wake_loses_its_audio_at_submit(reviewer_client, make_clips, aud
     assert AccessEvent.objects.filter(action=Action.AUDIO_DELETED, detail__reason="false_wake").exists()
 
 
+class Terminal(io.StringIO):
+    """Captured output that says it is a terminal, as when an operator runs the command by hand."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def test_the_purge_command_shows_progress_and_a_summary(make_clips, settings):
     settings.UNREVIEWED_RETENTION_DAYS = 0
     make_clips(2)
+    out, err = io.StringIO(), Terminal()
+
+    call_command("purge_expired", stdout=out, stderr=err)
+
+    assert out.getvalue().startswith("audio deleted 0, transcripts deleted 0, unreviewed expired 2, hold ended 0")
+    bar = err.getvalue().rsplit("\r", 1)[-1]
+    assert bar.startswith("purging: 100%") and "2/2" in bar and "clip" in bar
+
+
+def test_the_purge_command_draws_no_bar_when_not_run_from_a_terminal(make_clips, settings):
+    settings.UNREVIEWED_RETENTION_DAYS = 0
+    make_clips(1)
     out, err = io.StringIO(), io.StringIO()
 
     call_command("purge_expired", stdout=out, stderr=err)
 
-    assert "unreviewed expired 2" in out.getvalue()
+    assert "unreviewed expired 1" in out.getvalue() and err.getvalue() == ""
+
+
+# --- Where the purge runs: Celery beat in production, a timer thread embedded ---------------------
+
+
+def test_the_celery_task_runs_the_purge_and_returns_its_counts(make_clips, settings):
+    from annotations import tasks
+
+    settings.UNREVIEWED_RETENTION_DAYS = 0
+    [clip] = make_clips(1)
+
+    counts = tasks.purge_expired.apply().get()
+
+    assert counts["unreviewed_expired"] == 1 and set(counts) >= {"audio_deleted", "hold_ended", "held"}
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.PURGED
+
+
+def test_celery_beat_schedules_the_purge_hourly_under_a_task_the_worker_knows(settings):
+    from reviewportal.celery import app
+
+    [entry] = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "annotations.tasks.purge_expired"]
+    assert entry["schedule"] == 3600
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover the apps' tasks
+    assert "annotations.tasks.purge_expired" in app.tasks
+
+
+def test_the_embedded_default_starts_the_purge_on_a_timer_thread(monkeypatch, settings, make_clips):
+    from reviewportal import timers
+
+    calls = []
+    monkeypatch.setattr(timers, "_every", lambda seconds, job, name: calls.append((name, seconds, job)))
+    monkeypatch.setattr(timers, "_started", type(timers._started)())
+    settings.RUN_TIMERS_IN_PROCESS = False
+    timers.start()
+    assert calls == []  # off unless asked for (tests, production)
+
+    settings.RUN_TIMERS_IN_PROCESS = True
+    timers.start()
+    timers.start()  # once per process
+
+    assert sorted(name for name, _, _ in calls) == ["escalation deadlines", "lease expiry", "retention purge"]
+    [(seconds, job)] = [(seconds, job) for name, seconds, job in calls if name == "retention purge"]
+    assert (seconds, job) == (3600, privacy.purge_expired)
+    settings.UNREVIEWED_RETENTION_DAYS = 0
+    [clip] = make_clips(1)
+    job()
+    clip.refresh_from_db()
+    assert clip.status == ClipStatus.PURGED
+
+
+def test_a_timer_thread_survives_a_failing_run_and_stops_when_told(caplog):
+    import threading
+
+    from reviewportal import timers
+
+    runs, twice = [], threading.Event()
+
+    def job():
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("database went away")
+        twice.set()
+
+    stop = timers._every(0.01, job, "test job")
+    try:
+        assert twice.wait(5)
+    finally:
+        stop.set()
+    assert "background job test job failed" in caplog.text
 
 
 def test_a_file_that_could_not_be_removed_is_retried_by_the_next_purge(
@@ -171,6 +261,22 @@ def test_the_export_never_carries_audio_identity_drafts_or_unfinished_clips(revi
     assert "final words" in raw and "draft" not in raw
     for secret in ("ACCT-TEST-0001", "Wilhelmina", "SER-TEST-7777", "audio", "peaks", "src-"):
         assert secret not in raw
+
+
+def test_the_export_since_includes_clips_submitted_from_then_on_and_excludes_earlier_ones(reviewer_client, make_clips):
+    make_clips(3)
+    earlier, boundary, later = (review(reviewer_client, text=f"transcript {n}") for n in range(3))
+    now = timezone.now()
+    since = now - timedelta(hours=2)
+    Clip.objects.filter(pk=earlier.pk).update(submitted_at=since - timedelta(microseconds=1))
+    Clip.objects.filter(pk=boundary.pk).update(submitted_at=since)
+    Clip.objects.filter(pk=later.pk).update(submitted_at=now)
+
+    rows = exporter().get("/api/v1/integrations/transcripts", {"since": since.isoformat()}).json()["results"]
+
+    assert [row["id"] for row in rows] == [str(boundary.public_id), str(later.public_id)]
+    everything = exporter().get("/api/v1/integrations/transcripts", {"since": (since - timedelta(days=1)).isoformat()})
+    assert len(everything.json()["results"]) == 3
 
 
 def test_the_export_filters_by_since_and_rejects_bad_input(reviewer_client, make_clips):

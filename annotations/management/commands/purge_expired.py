@@ -7,8 +7,9 @@ from annotations import privacy
 class Command(BaseCommand):
     help = (
         "Apply the retention settings once: audio AUDIO_RETENTION_DAYS after submit, transcripts "
-        "TRANSCRIPT_RETENTION_DAYS after submit, never-reviewed clips UNREVIEWED_RETENTION_DAYS after arrival. "
-        "Never touches a clip on legal hold. Production runs it hourly in Celery beat."
+        "TRANSCRIPT_RETENTION_DAYS after submit, never-reviewed clips UNREVIEWED_RETENTION_DAYS after arrival, "
+        "escalated clips once their legal hold is over. Never touches a clip on legal hold. "
+        "Production runs it hourly in Celery beat."
     )
 
     def handle(self, *args, **options):
@@ -17,5 +18,6 @@ class Command(BaseCommand):
             counts = privacy.purge_expired(progress=bar.update)
         self.stdout.write(
             f"audio deleted {counts.audio_deleted}, transcripts deleted {counts.transcripts_deleted}, "
-            f"unreviewed expired {counts.unreviewed_expired}, held {counts.held}, files retried {counts.files_retried}"
+            f"unreviewed expired {counts.unreviewed_expired}, hold ended {counts.hold_ended}, held {counts.held}, "
+            f"files retried {counts.files_retried}"
         )

@@ -5,12 +5,13 @@
 import { api } from "./api.js";
 
 export class LeaseClock {
-  constructor({ element, leaseSeconds, activeWindowSeconds, isPlaying, onEnded }) {
+  constructor({ element, leaseSeconds, activeWindowSeconds, isPlaying, onEnded, onWithdrawn }) {
     this.element = element;
     this.leaseSeconds = leaseSeconds;
     this.activeWindowMs = activeWindowSeconds * 1000;
     this.isPlaying = isPlaying;
     this.onEnded = onEnded;
+    this.onWithdrawn = onWithdrawn;
     this.lease = null;
     this.lastActivity = Date.now();
     this.renewing = false;
@@ -23,6 +24,13 @@ export class LeaseClock {
   set(lease) {
     this.lease = { id: lease.id, expiresAt: Date.parse(lease.expires_at) };
     this.tick();
+  }
+
+  /** The lease is over for a reason already told (a withdrawal): stop counting, say `label`. */
+  stop(label) {
+    this.lease = null;
+    this.element.textContent = label;
+    this.element.dataset.state = "ended";
   }
 
   remainingMs() {
@@ -67,7 +75,9 @@ export class LeaseClock {
     try {
       const { status, data } = await api("POST", `/api/v1/leases/${lease.id}/renew`);
       if (status === 200 && this.lease && this.lease.id === lease.id) this.set(data);
-      else if (status === 404 && this.lease && this.lease.id === lease.id) {
+      else if (status === 410 && data?.reason === "withdrawn" && this.lease && this.lease.id === lease.id) {
+        this.onWithdrawn(lease);
+      } else if (status === 404 && this.lease && this.lease.id === lease.id) {
         this.lease = null;
         this.onEnded(lease);
       }
