@@ -2,8 +2,8 @@
 
 Call it inside the transaction of the action it records (services do, as their last step), so an
 action never commits without its event. Who and from where come from the current request,
-websocket or command, which AuditContextMiddleware, the consumers and management commands bind
-with `context()`; callers pass only what happened.
+websocket or command, which AuditContextMiddleware, the consumers (`context()`) and management
+commands (`as_command()`) bind; callers pass only what happened.
 
 Rows are chained: each carries the previous row's hash and an HMAC (AUDIT_HMAC_KEY, not
 SECRET_KEY) over its own content plus that hash. Appending takes a lock, a transaction-scoped
@@ -14,9 +14,11 @@ record last.
 
 import contextlib
 import contextvars
+import getpass
 import hashlib
 import hmac
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -67,6 +69,18 @@ def as_system():
     """Record what the system does on its own (a lease expiring), not in the name of the person whose
     request happened to trigger it."""
     return context(request=None, user=None, token=None, label="system")
+
+
+def as_command(name: str):
+    """Record what a management command does in the name of whoever ran it on the machine."""
+    return context(request=None, user=None, token=None, label=f"manage.py {name} by {_os_user()}"[:150])
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry and no $USER
+        return f"uid {os.getuid()}"
 
 
 def session_hash(session_key: str | None) -> str:

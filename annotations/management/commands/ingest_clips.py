@@ -29,7 +29,7 @@ class Command(BaseCommand):
         counts: Counter[str] = Counter()
         rejections: list[str] = []
         progress = tqdm(total=len(lines), unit="line", desc=manifest.name, file=self.stderr._out, disable=None)
-        with progress, trail.context(label="manage.py ingest_clips"):
+        with progress, trail.as_command("ingest_clips"):
             for number, line in enumerate(lines, start=1):
                 progress.update()
                 if not line.strip():
