@@ -9,7 +9,8 @@ Rows are chained: each carries the previous row's hash and an HMAC (AUDIT_HMAC_K
 SECRET_KEY) over its own content plus that hash. Appending takes a lock, a transaction-scoped
 advisory lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers), so the
 chain has one order; the lock is held from the append to the commit, which is why services
-record last.
+record last. After each commit the newest (sequence, hash) is written to the cache as a high-water
+mark, so verify_audit_log can tell when the newest rows were deleted (reviewportal.audit.chain).
 """
 
 import contextlib
@@ -26,6 +27,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from reviewportal.audit import activity
@@ -35,6 +37,9 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key: "audit" in ASCII, so it cannot collide with anything else of ours.
 ADVISORY_LOCK_KEY = 0x6175646974
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
+# The newest (sequence, hash) committed, kept outside the table (in Redis in production), so
+# verify_audit_log can tell when the newest rows were deleted. See docs/audit.md.
+HIGH_WATER_KEY = "audit:high-water"
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,20 @@ def record(
         event.hash = seal(row)
         event.save(force_insert=True)
         activity.count_event(action, row["actor_user_id"], event.at)
+        # robust: a cache outage must not turn a committed action into an error; the mark only lags.
+        transaction.on_commit(lambda: _raise_high_water(sequence, event.hash), robust=True)
     return event
+
+
+def _raise_high_water(sequence: int, hash_: str) -> None:
+    """Note the newest committed row outside the table. Commits from several processes can land
+    here out of order, so the mark can lag a few rows behind, never run ahead of, what exists."""
+    cache.set(HIGH_WATER_KEY, [sequence, hash_], timeout=None)
+
+
+def high_water() -> tuple[int, str] | None:
+    mark = cache.get(HIGH_WATER_KEY)
+    return (int(mark[0]), str(mark[1])) if mark else None
 
 
 def client_ip(request) -> str | None:
