@@ -186,7 +186,7 @@ def record(
         row.update(sequence=sequence, at=event.at, prev_hash=prev_hash)
         event.hash = seal(row)
         event.save(force_insert=True)
-        activity.count_event(action, row["actor_user_id"], event.at)
+        activity.count_event(event)
         # robust: a cache outage must not turn a committed action into an error; the mark only lags.
         transaction.on_commit(lambda: _raise_high_water(sequence, event.hash), robust=True)
     return event
