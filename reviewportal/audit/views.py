@@ -31,7 +31,9 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     scale_max = max([threshold * 3 // 2, *(max(entry.clips) for entry in shown)]) if shown else threshold
     streams_alert = settings.ACTIVITY_STREAMS_PER_CLIP_ALERT
     # The replay charts share a scale too, with their alert line at two thirds of the height.
-    replay_max = max([streams_alert * 1.5, *(entry.streams_per_clip_at(hour) for entry in shown for hour in range(24))])
+    replay_max = max(
+        [1.0, streams_alert * 1.5, *(entry.streams_per_clip_at(hour) for entry in shown for hour in range(24))]
+    )
     rows = [
         {
             "entry": entry,

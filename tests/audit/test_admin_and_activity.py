@@ -263,3 +263,10 @@ def test_reviewers_do_not_see_the_activity_page(request, persona):
 def test_a_bad_day_is_a_clear_400(auditor_browser):
     response = auditor_browser.get("/audit/activity", {"day": "yesterday"})
     assert response.status_code == 400 and b"YYYY-MM-DD" in response.content
+
+
+def test_an_alert_of_zero_streams_per_clip_still_draws_the_chart(supervisor, reviewer, settings):
+    settings.ACTIVITY_STREAMS_PER_CLIP_ALERT = 0
+    _hours(reviewer, {9: 10})
+    page = _activity(signed_in(supervisor, Client))
+    assert page.status_code == 200 and '<svg class="replays"' in page.content.decode()
