@@ -103,8 +103,14 @@ def audio_stream(request: HttpRequest, token: str) -> HttpResponse:
             )
         return _protected(HttpResponse(str(denial), status=403, content_type="text/plain; charset=utf-8"))
     # Once per link, not per Range request: a player fetches a clip in several ranges.
-    if cache.add(f"audio-streamed:{link_id}", 1, timeout=settings.AUDIO_URL_SECONDS + 60):
-        trail.record(Action.AUDIO_STREAMED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
+    streamed_key = f"audio-streamed:{link_id}"
+    if cache.add(streamed_key, 1, timeout=settings.AUDIO_URL_SECONDS + 60):
+        try:
+            trail.record(Action.AUDIO_STREAMED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
+        except BaseException:
+            # No bytes without the event: lift the flag, so the next request records it (or fails too).
+            cache.delete(streamed_key)
+            raise
     if settings.AUDIO_X_ACCEL_PREFIX:
         # nginx serves the bytes (and Range) from an internal location; the app only decided.
         response = HttpResponse(content_type=clip.audio_content_type)

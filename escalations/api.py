@@ -224,6 +224,12 @@ class CaseListView(APIView):
             owner_id = request.user.pk if owner == "me" else _user_id(owner)
             cases = cases.filter(current_owner_id=owner_id)
         cases = list(cases[:200])
+        trail.record(
+            Action.ESCALATIONS_LISTED,
+            object_type="dashboard",
+            object_id="api",
+            detail={"cases": len(cases), "query": request.GET.urlencode()[:200]},
+        )
         return Response(CaseSummarySerializer(cases, many=True, context={"owners": _owners(cases)}).data)
 
 

@@ -5,6 +5,8 @@ from channels.db import database_sync_to_async
 from escalations.access import may_handle_cases
 from escalations.notify import CASE_HANDLERS_GROUP, owner_group
 from reviewportal.accounts.websocket import VerifiedConsumer
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action
 
 
 class DashboardConsumer(VerifiedConsumer):
@@ -35,6 +37,11 @@ class DashboardConsumer(VerifiedConsumer):
 
     @database_sync_to_async
     def _open_cases(self) -> list[dict]:
+        """The open cases, recorded as listed (runs inside connect()'s audit context)."""
         from escalations.selectors import open_cases_for_dashboard
 
-        return open_cases_for_dashboard()
+        cases = open_cases_for_dashboard()
+        trail.record(
+            Action.ESCALATIONS_LISTED, object_type="dashboard", object_id="websocket", detail={"cases": len(cases)}
+        )
+        return cases

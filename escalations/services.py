@@ -35,7 +35,7 @@ from escalations.models import (
 )
 from reviewportal.accounts.roles import ESCALATION_LEADS, ESCALATION_TEAM, SUPERVISORS
 from reviewportal.audit import trail
-from reviewportal.audit.models import Action
+from reviewportal.audit.models import Action, Outcome
 
 
 class CaseConflict(APIException):
@@ -401,16 +401,32 @@ def identity_approve(*, request: IdentityRequest, by) -> IdentityRequest:
 def identity_reveal(*, request: IdentityRequest, by) -> dict:
     """Who was recorded, for the requester alone, within the reveal window. Every reveal is recorded."""
     now = timezone.now()
+    refusal = None
     if request.requested_by_id != by.pk:
-        raise NotAllowed("Only the supervisor who asked may see this identity")
-    if request.approved_at is None:
-        raise CaseConflict("A second supervisor has not approved this request yet")
-    if request.reveal_until is None or request.reveal_until <= now:
-        raise CaseConflict("The reveal window has closed; ask again")
-    identity = SourceIdentity.objects.filter(clip_id=request.escalation.clip_id).first()
-    if identity is None:
-        # The clip's legal hold ended and retention, an opt-out or a deletion request removed it.
-        raise CaseConflict("Who was recorded is no longer stored: the clip was purged after its legal hold ended")
+        refusal = NotAllowed("Only the supervisor who asked may see this identity")
+    elif request.approved_at is None:
+        refusal = CaseConflict("A second supervisor has not approved this request yet")
+    elif request.reveal_until is None or request.reveal_until <= now:
+        refusal = CaseConflict("The reveal window has closed; ask again")
+    identity = None
+    if refusal is None:
+        identity = SourceIdentity.objects.filter(clip_id=request.escalation.clip_id).first()
+        if identity is None:
+            # The clip's legal hold ended and retention, an opt-out or a deletion request removed it.
+            refusal = CaseConflict(
+                "Who was recorded is no longer stored: the clip was purged after its legal hold ended"
+            )
+    if refusal is not None:
+        # Recorded on every door (page and API), committed before the refusal is raised.
+        trail.record(
+            Action.IDENTITY_REVEALED,
+            outcome=Outcome.DENIED,
+            actor=by,
+            object_type="escalation",
+            object_id=request.escalation.public_id,
+            detail={"request": request.public_id.hex, "reason": str(refusal.detail)},
+        )
+        raise refusal
     with transaction.atomic():
         trail.record(
             Action.IDENTITY_REVEALED,

@@ -134,11 +134,13 @@ def my_escalations(request: HttpRequest) -> HttpResponse:
 @handles_cases
 def dashboard(request: HttpRequest) -> HttpResponse:
     duty = getattr(request.user, "duty", None)
+    cases = open_cases_for_dashboard()
+    trail.record(Action.ESCALATIONS_LISTED, object_type="dashboard", object_id="page", detail={"cases": len(cases)})
     return render(
         request,
         "escalations/dashboard.html",
         {
-            "cases": open_cases_for_dashboard(),
+            "cases": cases,
             "on_duty": bool(duty and duty.on_duty),
             "wellbeing": services.wellbeing_summary(),
         },

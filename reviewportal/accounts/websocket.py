@@ -1,7 +1,9 @@
 """The one check every websocket consumer makes: a session signed in with both factors, in role.
 
 OTPMiddleware does not run for websockets, so this reads the session's verified device itself and
-applies the same idle and absolute lifetimes as SessionLifetimeMiddleware.
+applies the same idle and absolute lifetimes as SessionLifetimeMiddleware. AuditContextMiddleware
+does not run either: connect() binds the trail's context from the scope (person, address, user
+agent, session), records the connection or its refusal, and keeps that context for joined().
 """
 
 import time
@@ -13,6 +15,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
 from reviewportal.accounts.middleware import SESSION_SEEN, SESSION_STARTED
+from reviewportal.audit import trail
+from reviewportal.audit.models import Action, Outcome
 
 # Close codes in the 4000-4999 range are ours to define.
 CLOSE_NOT_VERIFIED = 4401
@@ -56,16 +60,51 @@ class VerifiedConsumer(AsyncJsonWebsocketConsumer):
         return not self.role or user.has_role(self.role)
 
     async def connect(self):
-        user = await verified_user(self.scope)
-        if user is None:
-            await self.close(code=CLOSE_NOT_VERIFIED)
-            return
-        if not await database_sync_to_async(self.permits)(user):
-            await self.close(code=CLOSE_WRONG_ROLE)
-            return
-        self.user = user
-        await self.accept()
-        await self.joined()
+        with trail.context(**scope_context(self.scope)):
+            user = await verified_user(self.scope)
+            if user is None:
+                await record(
+                    Action.PERMISSION_DENIED, self.scope, CLOSE_NOT_VERIFIED, "not signed in with both factors"
+                )
+                await self.close(code=CLOSE_NOT_VERIFIED)
+                return
+            with trail.context(user=user):
+                if not await database_sync_to_async(self.permits)(user):
+                    await record(Action.PERMISSION_DENIED, self.scope, CLOSE_WRONG_ROLE, "wrong role")
+                    await self.close(code=CLOSE_WRONG_ROLE)
+                    return
+                self.user = user
+                await record(Action.WEBSOCKET_CONNECTED, self.scope)
+                await self.accept()
+                await self.joined()
 
     async def joined(self) -> None:
         raise NotImplementedError
+
+
+def scope_context(scope) -> dict:
+    """Who and from where, for the trail, out of a websocket's scope (as the middleware does for requests)."""
+    headers = dict(scope.get("headers") or [])
+    client = scope.get("client") or (None, None)
+    session = scope.get("session")
+    user = scope.get("user")
+    return {
+        "request": None,
+        "user": user if user is not None and user.is_authenticated else None,
+        "token": None,
+        "ip": client[0] or None,
+        "user_agent": headers.get(b"user-agent", b"").decode("latin-1"),
+        "session_hash": trail.session_hash(getattr(session, "session_key", None)),
+    }
+
+
+@database_sync_to_async
+def record(action: str, scope, close_code: int | None = None, reason: str = "") -> None:
+    detail = {"close_code": close_code, "reason": reason} if close_code else {}
+    trail.record(
+        action,
+        outcome=Outcome.DENIED if close_code else Outcome.ALLOWED,
+        object_type="websocket",
+        object_id=scope.get("path", "")[:64],
+        detail=detail,
+    )

@@ -1,7 +1,8 @@
 """Who listened to how much, and when: the activity page's numbers and charts.
 
-The trail counts clips claimed and audio streamed per reviewer and hour as it records them
-(count_event). The page compares one day against each reviewer's own last 30 days.
+The trail counts clips heard (first stream of a clip's audio to the reviewer) and audio streams
+per reviewer and hour as it records them (count_event). The page compares one day against each
+reviewer's own last 30 days.
 """
 
 from collections import defaultdict
@@ -14,22 +15,36 @@ from django.db.models import F, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
-from reviewportal.audit.models import Action, ReviewerHour
+from reviewportal.audit.models import AccessEvent, Action, ReviewerHour
 
-COUNTED = {Action.CLIP_CLAIMED: "clips", Action.AUDIO_STREAMED: "streams"}
 BASELINE_DAYS = 30
 USUAL_SHARE = 0.05  # an hour of the day with at least 5 % of a reviewer's activity is one of their usual hours
 
 
-def count_event(action: str, user_id: int | None, at: datetime) -> None:
-    """Add one claim or stream to the reviewer's hour. Call inside record()'s transaction and lock."""
-    column = COUNTED.get(action)
-    if column is None or user_id is None:
+def count_event(event) -> None:
+    """Count a stream in the reviewer's hour, and the clip as heard if it is its first stream.
+
+    A clip counts as heard when its audio was first streamed to the reviewer, not when it was
+    claimed: the editor claims the next clip ahead, which may never be played. Call inside
+    record()'s transaction and lock (so nobody else can insert the hour's row meanwhile).
+    """
+    if event.action != Action.AUDIO_STREAMED or event.actor_user_id is None:
         return
-    hour = at.replace(minute=0, second=0, microsecond=0)
-    bumped = ReviewerHour.objects.filter(reviewer_id=user_id, hour=hour).update(**{column: F(column) + 1})
-    if not bumped:  # the trail's lock serialises writers, so nobody else can insert it meanwhile
-        ReviewerHour.objects.create(reviewer_id=user_id, hour=hour, **{column: 1})
+    heard_before = (
+        AccessEvent.objects.filter(
+            object_id=event.object_id, action=Action.AUDIO_STREAMED, actor_user_id=event.actor_user_id
+        )
+        .exclude(sequence=event.sequence)
+        .exists()
+    )
+    changes = {"streams": F("streams") + 1}
+    if not heard_before:
+        changes["clips"] = F("clips") + 1
+    hour = event.at.replace(minute=0, second=0, microsecond=0)
+    if not ReviewerHour.objects.filter(reviewer_id=event.actor_user_id, hour=hour).update(**changes):
+        ReviewerHour.objects.create(
+            reviewer_id=event.actor_user_id, hour=hour, streams=1, clips=0 if heard_before else 1
+        )
 
 
 @dataclass
@@ -47,6 +62,10 @@ class ReviewerDay:
     @property
     def streams_per_clip(self) -> float:
         return sum(self.streams) / self.total_clips if self.total_clips else 0.0
+
+    def streams_per_clip_at(self, hour: int) -> float:
+        # Streams of clips first heard in an earlier hour count against one clip: replays show.
+        return self.streams[hour] / max(self.clips[hour], 1)
 
     @property
     def busy_hours(self) -> list[int]:
@@ -135,4 +154,27 @@ def chart_bars(entry: ReviewerDay, *, scale_max: int, height: int = 60, width: i
         bar_height = round(height * min(clips, scale_max) / scale_max) if clips else 0
         css = "over" if hour in busy else "unusual" if hour in unusual else "normal"
         bars.append(Bar(hour * width, height - bar_height, bar_height, hour, clips, entry.streams[hour], css))
+    return bars
+
+
+@dataclass(frozen=True)
+class ReplayBar:
+    x: int
+    y: int
+    height: int
+    hour: int
+    ratio: float
+    css: str
+
+
+def replay_bars(entry: ReviewerDay, *, scale_max: float, height: int = 40, width: int = 10) -> list[ReplayBar]:
+    """24 bars of audio streams per clip heard, one per hour, on a shared scale; over the alert is red."""
+    bars = []
+    alert = settings.ACTIVITY_STREAMS_PER_CLIP_ALERT
+    for hour in range(24):
+        ratio = entry.streams_per_clip_at(hour)
+        bar_height = round(height * min(ratio, scale_max) / scale_max) if ratio else 0
+        bars.append(
+            ReplayBar(hour * width, height - bar_height, bar_height, hour, ratio, "over" if ratio > alert else "normal")
+        )
     return bars

@@ -8,6 +8,7 @@ from django.contrib.admin.options import ShowFacets
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -84,8 +85,10 @@ class _Echo:
 class AccessEventAdmin(admin.ModelAdmin):
     list_display = ["sequence", "at", "actor", "action", "object_type", "object_id", "outcome", "ip"]
     list_filter = ["action", "outcome", ActorFilter, "at"]
-    # Exact matches only: each is an index lookup, where icontains would scan millions of rows.
-    search_fields = ["=actor_label", "=object_id"]
+    # Exact, case-sensitive matches only (get_search_results): each is a lookup in event_label_at or
+    # event_object_at. Django's "=field" is iexact, UPPER(col) = UPPER(term) on PostgreSQL, which
+    # no plain index serves; icontains would scan millions of rows.
+    search_fields = ["actor_label", "object_id"]
     search_help_text = "An exact username, token name, or object id (a clip's public id, a user id)."
     date_hierarchy = "at"
     ordering = ["-sequence"]
@@ -101,6 +104,12 @@ class AccessEventAdmin(admin.ModelAdmin):
         if event.actor_user_id is None:
             return event.actor_label
         return format_html('<a href="?actor={}">{}</a>', event.actor_user_id, event.actor_label)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(actor_label=term[:150]) | Q(object_id=term[:64])), False
 
     def has_add_permission(self, request) -> bool:
         return False

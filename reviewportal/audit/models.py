@@ -29,13 +29,19 @@ class Action(models.TextChoices):
     SERVICE_TOKEN_ISSUED = "service_token_issued"  # noqa: S105  an action name, not a secret
     SERVICE_TOKEN_REVOKED = "service_token_revoked"  # noqa: S105  an action name, not a secret
     ADMIN_VIEWED = "admin_viewed"
+    ADMIN_CHANGED = "admin_changed"  # an add, change, delete or permission change saved in the admin
     EXPORTED = "exported"
     ACTIVITY_VIEWED = "activity_viewed"
+    WEBSOCKET_CONNECTED = "websocket_connected"
+    # The trail's own upkeep: a purge anchors the chain's new start, a verification notes the head it saw.
+    AUDIT_PURGED = "audit_purged"
+    AUDIT_VERIFIED = "audit_verified"
     # Escalations (issue 6) and identities use these.
     ESCALATION_OPENED = "escalation_opened"
     ESCALATION_TRANSITION = "escalation_transition"
     ESCALATION_COMMENTED = "escalation_commented"
     ESCALATION_VIEWED = "escalation_viewed"
+    ESCALATIONS_LISTED = "escalations_listed"  # the dashboard's list of open cases (page, API, websocket)
     IDENTITY_REQUESTED = "identity_requested"
     IDENTITY_APPROVED = "identity_approved"
     IDENTITY_REVEALED = "identity_revealed"
@@ -124,7 +130,7 @@ class AccessEvent(models.Model):
 
 
 class ReviewerHour(models.Model):
-    """Per reviewer and clock hour (UTC): clips claimed and audio links streamed.
+    """Per reviewer and clock hour (UTC): clips heard (first streamed) and audio links streamed.
 
     Kept by the trail itself as it records those events, in the same transaction, so the activity
     page reads a small table instead of aggregating millions of events.

@@ -2,22 +2,25 @@
 
 Call it inside the transaction of the action it records (services do, as their last step), so an
 action never commits without its event. Who and from where come from the current request,
-websocket or command, which AuditContextMiddleware, the consumers and management commands bind
-with `context()`; callers pass only what happened.
+websocket or command, which AuditContextMiddleware, the consumers (`context()`) and management
+commands (`as_command()`) bind; callers pass only what happened.
 
 Rows are chained: each carries the previous row's hash and an HMAC (AUDIT_HMAC_KEY, not
 SECRET_KEY) over its own content plus that hash. Appending takes a lock, a transaction-scoped
 advisory lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers), so the
 chain has one order; the lock is held from the append to the commit, which is why services
-record last.
+record last. After each commit the newest (sequence, hash) is written to the cache as a high-water
+mark, so verify_audit_log can tell when the newest rows were deleted (reviewportal.audit.chain).
 """
 
 import contextlib
 import contextvars
 import functools
+import getpass
 import hashlib
 import hmac
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
@@ -25,6 +28,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from reviewportal.audit import activity
@@ -34,6 +38,9 @@ GENESIS = "0" * 64
 # pg_advisory_xact_lock key: "audit" in ASCII, so it cannot collide with anything else of ours.
 ADVISORY_LOCK_KEY = 0x6175646974
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
+# The newest (sequence, hash) committed, kept outside the table (in Redis in production), so
+# verify_audit_log can tell when the newest rows were deleted. See docs/audit.md.
+HIGH_WATER_KEY = "audit:high-water"
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,18 @@ def as_system():
     """Record what the system does on its own (a lease expiring), not in the name of the person whose
     request happened to trigger it."""
     return context(request=None, user=None, token=None, label="system")
+
+
+def as_command(name: str):
+    """Record what a management command does in the name of whoever ran it on the machine."""
+    return context(request=None, user=None, token=None, label=f"manage.py {name} by {_os_user()}"[:150])
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry and no $USER
+        return f"uid {os.getuid()}"
 
 
 def session_hash(session_key: str | None) -> str:
@@ -168,7 +187,9 @@ def record(
         row.update(sequence=sequence, at=event.at, prev_hash=prev_hash)
         event.hash = seal(row)
         _insert(cursor, event)
-        activity.count_event(action, row["actor_user_id"], event.at)
+        activity.count_event(event)
+        # robust: a cache outage must not turn a committed action into an error; the mark only lags.
+        transaction.on_commit(lambda: _raise_high_water(sequence, event.hash), robust=True)
     return event
 
 
@@ -207,6 +228,17 @@ def _insert(cursor, event: AccessEvent) -> None:
     event.pk = cursor.fetchone()[0]
     event._state.adding = False
     event._state.db = connection.alias
+
+
+def _raise_high_water(sequence: int, hash_: str) -> None:
+    """Note the newest committed row outside the table. Commits from several processes can land
+    here out of order, so the mark can lag a few rows behind, never run ahead of, what exists."""
+    cache.set(HIGH_WATER_KEY, [sequence, hash_], timeout=None)
+
+
+def high_water() -> tuple[int, str] | None:
+    mark = cache.get(HIGH_WATER_KEY)
+    return (int(mark[0]), str(mark[1])) if mark else None
 
 
 def client_ip(request) -> str | None:

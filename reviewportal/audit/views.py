@@ -29,7 +29,19 @@ def activity_page(request: HttpRequest) -> HttpResponse:
     threshold = settings.ACTIVITY_CLIPS_PER_HOUR_ALERT
     # Every chart shares one scale, with the alert threshold at two thirds of its height.
     scale_max = max([threshold * 3 // 2, *(max(entry.clips) for entry in shown)]) if shown else threshold
-    rows = [{"entry": entry, "bars": activity.chart_bars(entry, scale_max=scale_max)} for entry in shown]
+    streams_alert = settings.ACTIVITY_STREAMS_PER_CLIP_ALERT
+    # The replay charts share a scale too, with their alert line at two thirds of the height.
+    replay_max = max(
+        [1.0, streams_alert * 1.5, *(entry.streams_per_clip_at(hour) for entry in shown for hour in range(24))]
+    )
+    rows = [
+        {
+            "entry": entry,
+            "bars": activity.chart_bars(entry, scale_max=scale_max),
+            "replays": activity.replay_bars(entry, scale_max=replay_max),
+        }
+        for entry in shown
+    ]
     trail.record(Action.ACTIVITY_VIEWED, object_type="activity", object_id=day.isoformat())
     return render(
         request,
@@ -41,7 +53,8 @@ def activity_page(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "threshold": threshold,
             "threshold_y": 60 - round(60 * threshold / scale_max),
-            "streams_alert": settings.ACTIVITY_STREAMS_PER_CLIP_ALERT,
+            "streams_alert": streams_alert,
+            "streams_alert_y": 40 - round(40 * streams_alert / replay_max),
             "alerting": sum(1 for entry in entries if entry.alerts),
             "total": len(entries),
             "page": page,

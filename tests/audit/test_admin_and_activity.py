@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.test import Client
@@ -152,15 +152,27 @@ def test_auditors_cannot_open_clips_audio_or_transcripts(auditor, reviewer_clien
 # --- Activity ------------------------------------------------------------------------------------
 
 
+# A fixed day, so no assertion depends on the hour the tests happen to run at.
+DAY = date(2026, 3, 10)
+
+
 def _hours(user, hour_counts: dict, day_offset: int = 0, streams: int = 1):
-    base = (timezone.now() - timedelta(days=day_offset)).replace(minute=0, second=0, microsecond=0)
+    base = datetime.combine(DAY - timedelta(days=day_offset), time.min, tzinfo=UTC)
     for hour, clips in hour_counts.items():
         ReviewerHour.objects.create(reviewer=user, hour=base.replace(hour=hour), clips=clips, streams=clips * streams)
 
 
-def test_claims_and_streams_are_counted_per_reviewer_and_hour(working_loop):
+def _activity(client):
+    return client.get("/audit/activity", {"day": DAY.isoformat()})
+
+
+def test_a_stream_counts_the_clip_as_heard_once_and_every_stream(working_loop, reviewer_client):
     row = ReviewerHour.objects.get()
     assert (row.clips, row.streams) == (1, 1)
+    again = reviewer_client.get(f"/api/v1/clips/{working_loop['clip']['id']}").json()  # a new link, a replay
+    reviewer_client.get("/" + again["audio_url"].split("/", 3)[3], HTTP_RANGE="bytes=0-9")
+    row.refresh_from_db()
+    assert (row.clips, row.streams) == (1, 2)
 
 
 @pytest.fixture
@@ -172,35 +184,75 @@ def working_loop(reviewer_client, make_clips):
     return body
 
 
+def test_a_clip_claimed_ahead_but_never_played_is_not_counted_as_heard(reviewer_client, make_clips):
+    """Issue 4: "clips heard" counted claims, including the clip claimed ahead that may never be heard."""
+    make_clips(2)
+    current = reviewer_client.post("/api/v1/queue/claim").json()
+    assert reviewer_client.post("/api/v1/queue/claim-next").status_code == 200
+    reviewer_client.get("/" + current["clip"]["audio_url"].split("/", 3)[3], HTTP_RANGE="bytes=0-9")
+
+    assert AccessEvent.objects.filter(action=Action.CLIP_CLAIMED).count() == 2
+    row = ReviewerHour.objects.get()
+    assert (row.clips, row.streams) == (1, 1)
+
+
 def test_the_activity_page_charts_each_reviewer_and_highlights_what_to_look_at(
     supervisor, reviewer, other_reviewer, settings
 ):
     settings.ACTIVITY_CLIPS_PER_HOUR_ALERT = 50
-    now_hour = timezone.now().hour
     for days_back in range(1, 11):  # rita's usual hours: 9 to 12
         _hours(reviewer, {9: 30, 10: 30, 11: 30}, day_offset=days_back)
-    _hours(reviewer, {h: 80 if h == now_hour else 10 for h in {now_hour}})
-    _hours(other_reviewer, {now_hour: 20}, streams=6)
+    _hours(reviewer, {3: 10, 10: 80})  # 03h is outside her usual hours; 10h is over the line
+    _hours(other_reviewer, {14: 20}, streams=6)
 
-    page = signed_in(supervisor, Client).get("/audit/activity")
+    page = _activity(signed_in(supervisor, Client))
 
     html = page.content.decode()
     assert page.status_code == 200
     assert html.count('<svg class="hours"') == 2
     rita = html.split(">rita<", 1)[1].split("</tr>", 1)[0]
-    assert 'class="over"' in rita and "over 50 clips an hour" in rita
-    if now_hour not in (9, 10, 11):
-        assert "outside usual hours" in rita
+    assert 'class="over"' in rita and "over 50 clips an hour at 10h" in rita
+    assert "active outside usual hours at 03h" in rita
     oskar = html.split(">oskar<", 1)[1].split("</tr>", 1)[0]
     assert "6.0 audio streams per clip" in oskar
     assert re.search(r"<strong>2</strong> with something to look at", html)
     assert AccessEvent.objects.filter(action=Action.ACTIVITY_VIEWED).count() == 1
 
 
+def test_streams_per_clip_is_a_chart_with_the_alert_line_and_replays_in_red(supervisor, reviewer, other_reviewer):
+    _hours(reviewer, {9: 10})  # one stream per clip
+    _hours(other_reviewer, {14: 20}, streams=6)  # six per clip, over the alert of 4
+
+    html = _activity(signed_in(supervisor, Client)).content.decode()
+
+    oskar = html.split(">oskar<", 1)[1].split("</tr>", 1)[0]
+    replays = oskar.split('<svg class="replays"', 1)[1].split("</svg>", 1)[0]
+    assert replays.count("<rect ") == 24
+    assert '<rect class="over" x="140"' in replays and "14h: 6.0 streams per clip" in replays
+    assert '<line class="threshold"' in replays
+    rita = html.split(">rita<", 1)[1].split("</tr>", 1)[0]
+    assert 'class="over"' not in rita.split('<svg class="replays"', 1)[1]
+
+
+def test_the_activity_page_has_no_inline_script_or_style(supervisor, reviewer):
+    _hours(reviewer, {9: 10})
+    page = _activity(signed_in(supervisor, Client))
+    html = page.content.decode()
+    assert "<script>" not in html and "<style" not in html and " style=" not in html
+    assert "unsafe-inline" not in page["Content-Security-Policy"]
+
+
+def test_an_auditor_opens_the_activity_page(auditor_browser, auditor, reviewer):
+    _hours(reviewer, {9: 10})
+    page = _activity(auditor_browser)
+    assert page.status_code == 200 and ">rita<" in page.content.decode()
+    assert AccessEvent.objects.get(action=Action.ACTIVITY_VIEWED).actor_user_id == auditor.pk
+
+
 def test_a_new_reviewer_is_not_flagged_for_unusual_hours(supervisor, reviewer):
-    _hours(reviewer, {timezone.now().hour: 5})
-    html = signed_in(supervisor, Client).get("/audit/activity").content.decode()
-    assert "outside usual hours" not in html
+    _hours(reviewer, {3: 5})
+    html = _activity(signed_in(supervisor, Client)).content.decode()
+    assert ">rita<" in html and "outside usual hours" not in html
 
 
 @pytest.mark.parametrize("persona", ["reviewer", "other_reviewer"])
@@ -211,3 +263,10 @@ def test_reviewers_do_not_see_the_activity_page(request, persona):
 def test_a_bad_day_is_a_clear_400(auditor_browser):
     response = auditor_browser.get("/audit/activity", {"day": "yesterday"})
     assert response.status_code == 400 and b"YYYY-MM-DD" in response.content
+
+
+def test_an_alert_of_zero_streams_per_clip_still_draws_the_chart(supervisor, reviewer, settings):
+    settings.ACTIVITY_STREAMS_PER_CLIP_ALERT = 0
+    _hours(reviewer, {9: 10})
+    page = _activity(signed_in(supervisor, Client))
+    assert page.status_code == 200 and '<svg class="replays"' in page.content.decode()

@@ -1,5 +1,6 @@
 """Promise 6: every access leaves an event, from every door, with the right fields and nothing secret."""
 
+import getpass
 import io
 import json
 from datetime import timedelta
@@ -41,7 +42,7 @@ def test_ingest_records_clip_ingested_naming_the_command(make_clips):
     [clip] = make_clips(1)
     event = one(Action.CLIP_INGESTED)
     assert (event.object_type, event.object_id) == ("clip", str(clip.public_id))
-    assert event.actor_user_id is None and event.actor_label == "manage.py ingest_clips"
+    assert event.actor_user_id is None and event.actor_label == f"manage.py ingest_clips by {getpass.getuser()}"
     assert event.detail == {"format": "WAV", "duration_ms": 2000, "pool": "locale-en-us", "possible_distress": False}
 
 

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("account_id")
 
     def handle(self, *args, account_id: str, **options):
-        with trail.context(label="manage.py delete_account"):
+        with trail.as_command("delete_account"):
             report = privacy.account_delete(account_id=account_id, via="command")
         self.stdout.write(f"removed {len(report.done)}, held {len(report.held)}")
         for public_id in report.done:

@@ -36,7 +36,7 @@ class Command(BaseCommand):
         rejections: list[str] = []
         disable = {"auto": None, "always": False, "never": True}[progress]
         progress = tqdm(total=len(lines), unit="line", desc=manifest.name, file=self.stderr._out, disable=disable)
-        with progress, trail.context(label="manage.py ingest_clips"):
+        with progress, trail.as_command("ingest_clips"):
             for number, line in enumerate(lines, start=1):
                 progress.update()
                 if not line.strip():

@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("account_id")
 
     def handle(self, *args, account_id: str, **options):
-        with trail.context(label="manage.py record_opt_out"):
+        with trail.as_command("record_opt_out"):
             report = privacy.account_opt_out(account_id=account_id, via="command")
         self.stdout.write(f"withdrawn {len(report.done)}, held {len(report.held)}, untouched {report.untouched}")
         for public_id in report.done:

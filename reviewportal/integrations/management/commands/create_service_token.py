@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str, scope: list[str], **options):
         try:
-            with transaction.atomic(), trail.context(label="manage.py create_service_token"):
+            with transaction.atomic(), trail.as_command("create_service_token"):
                 token, plaintext = ServiceToken.issue(name=name, scopes=scope)
                 detail = {"scopes": ",".join(token.scopes)}
                 trail.record(

@@ -18,7 +18,7 @@ class Command(BaseCommand):
             raise CommandError(f"No service token named or with key id {token!r}")
         if found.revoked_at is not None:
             raise CommandError(f"{found} was already revoked at {found.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
-        with transaction.atomic(), trail.context(label="manage.py revoke_service_token"):
+        with transaction.atomic(), trail.as_command("revoke_service_token"):
             found.revoke()
             trail.record(Action.SERVICE_TOKEN_REVOKED, object_type="service_token", object_id=found.key_id, token=found)
         self.stdout.write(f"Revoked {found}")
