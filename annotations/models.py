@@ -192,7 +192,8 @@ class LeaseOutcome(models.TextChoices):
     RELEASED = "released"
     EXPIRED = "expired"
     ESCALATED = "escalated"
-    WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge, a break
+    WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge
+    BREAK = "break"  # given back to the queue when the reviewer started a break; offered again later
 
 
 class ReleaseReason(models.TextChoices):

@@ -321,8 +321,9 @@ def leases_return_for_break(*, reviewer, now: datetime) -> int:
     Call inside transaction.atomic; locks the reviewer's row, as a claim does, so a claim racing the
     break either finishes first (and its lease is returned here) or waits and finds the pause.
     Holding the clips back instead would keep them from every other reviewer for the whole break,
-    and flagging has just made the clip claimed ahead current. The outcome is withdrawn, not
-    released: the reviewer did not skip these clips, and may be offered them again later. Their
+    and flagging has just made the clip claimed ahead current. The outcome is break, not released:
+    the reviewer did not skip these clips, and may be offered them again later; nor withdrawn, which
+    tells the page the person recorded took the clip away. Their
     saved transcript revisions stay with the clip. Returns how many leases ended.
     """
     _lock_reviewer(reviewer)
@@ -333,7 +334,7 @@ def leases_return_for_break(*, reviewer, now: datetime) -> int:
     )
     returned = 0
     for lease in held:
-        _close_lease(lease, outcome=LeaseOutcome.WITHDRAWN, now=now, clip_status=ClipStatus.QUEUED)
+        _close_lease(lease, outcome=LeaseOutcome.BREAK, now=now, clip_status=ClipStatus.QUEUED)
         detail = {"lease": lease.public_id.hex, "reason": "break"}
         trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=lease.clip.public_id, detail=detail)
         _tell_reviewer_on_commit(

@@ -70,7 +70,8 @@ class VerifiedConsumer(AsyncJsonWebsocketConsumer):
                 return
             with trail.context(user=user):
                 if not await database_sync_to_async(self.permits)(user):
-                    await record(Action.PERMISSION_DENIED, self.scope, CLOSE_WRONG_ROLE, "wrong role")
+                    reason = f"not in {self.role}" if self.role else "wrong role"
+                    await record(Action.PERMISSION_DENIED, self.scope, CLOSE_WRONG_ROLE, reason)
                     await self.close(code=CLOSE_WRONG_ROLE)
                     return
                 self.user = user

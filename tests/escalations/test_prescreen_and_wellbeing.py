@@ -124,7 +124,7 @@ def test_a_break_after_flagging_hands_back_nothing_not_even_the_clip_claimed_ahe
     assert reviewer_client.post("/api/v1/queue/claim-next").status_code == 409
     assert reviewer_client.get(f"/api/v1/clips/{ahead_clip}").status_code == 404
     promoted.refresh_from_db()
-    assert (promoted.ended_at is not None, promoted.outcome) == (True, LeaseOutcome.WITHDRAWN)
+    assert (promoted.ended_at is not None, promoted.outcome) == (True, LeaseOutcome.BREAK)
     assert Clip.objects.get(public_id=ahead_clip).status == "queued"
     returned = AccessEvent.objects.filter(action=Action.LEASE_RELEASED, object_id=ahead_clip).get()
     assert returned.detail["reason"] == "break"
