@@ -64,7 +64,7 @@ def _clips_of(account_id: str):
 
 def _withdraw_lease(clip: Clip, now: datetime, reason: str) -> None:
     """End the lease on this clip now, take its grants, and tell the reviewer's open page why."""
-    lease = Lease.objects.select_for_update().filter(clip=clip, ended_at__isnull=True).first()
+    lease = Lease.objects.select_for_update(no_key=True).filter(clip=clip, ended_at__isnull=True).first()
     if lease is None:
         return
     lease.end(outcome=LeaseOutcome.WITHDRAWN, reason="", now=now)
@@ -135,7 +135,7 @@ def _scrub_case_text(clip: Clip) -> None:
 
 def _locked(clip_id: int) -> Clip:
     """Re-read the clip under its row lock. Call inside transaction.atomic."""
-    return Clip.objects.select_for_update().get(pk=clip_id)
+    return Clip.objects.select_for_update(no_key=True).get(pk=clip_id)
 
 
 def _held(clip: Clip, now: datetime) -> bool:

@@ -52,7 +52,7 @@ def take_next_clip(reviewer, pool_ids: list[int], *, avoid_distress: bool = Fals
                 .values_list("id", "priority", "received_at", "public_id")
             )
             if lock:
-                head = head.select_for_update(skip_locked=True, of=("self",))
+                head = head.select_for_update(no_key=True, skip_locked=True, of=("self",))
             if (row := head.first()) is not None:
                 heads.append(row)
         if not heads:

@@ -147,7 +147,7 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
 
 def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
-    locked = Lease.objects.select_for_update(of=("self",)).select_related("clip").get(pk=lease.pk)
+    locked = Lease.objects.select_for_update(no_key=True, of=("self",)).select_related("clip").get(pk=lease.pk)
     if not locked.is_active(now):
         raise LeaseEnded(f"{lease} is no longer active")
     return locked
@@ -179,7 +179,9 @@ def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> in
 def _expire_overdue(now: datetime, *, limit: int) -> int:
     """Call inside transaction.atomic; locks the overdue leases it expires (skipping locked ones)."""
     expired = 0
-    for lease in Lease.objects.overdue(now).select_for_update(skip_locked=True).order_by("expires_at")[:limit]:
+    for lease in (
+        Lease.objects.overdue(now).select_for_update(no_key=True, skip_locked=True).order_by("expires_at")[:limit]
+    ):
         _expire(lease, now)
         expired += 1
     return expired
@@ -192,7 +194,7 @@ def promote_next_lease(reviewer_id: int, now: datetime) -> Lease | None:
     """
     ahead = (
         Lease.objects.filter(reviewer_id=reviewer_id, is_next=True, ended_at__isnull=True, expires_at__gt=now)
-        .select_for_update(of=("self",))
+        .select_for_update(no_key=True, of=("self",))
         .select_related("clip")
         .first()
     )
@@ -245,7 +247,7 @@ def distressing_leases_this_shift(reviewer, now: datetime) -> int:
 
 def _lock_reviewer(reviewer) -> None:
     """Serialise one reviewer's claims; other reviewers are not held up. Call inside transaction.atomic."""
-    get_user_model().objects.select_for_update().filter(pk=reviewer.pk).exists()
+    get_user_model().objects.select_for_update(no_key=True).filter(pk=reviewer.pk).exists()
 
 
 def lease_claim(*, reviewer) -> Lease | None:
@@ -263,7 +265,11 @@ def lease_claim(*, reviewer) -> Lease | None:
     with transaction.atomic():
         _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
         _lock_reviewer(reviewer)
-        held = Lease.objects.filter(reviewer=reviewer, is_next=False, ended_at__isnull=True).select_for_update().first()
+        held = (
+            Lease.objects.filter(reviewer=reviewer, is_next=False, ended_at__isnull=True)
+            .select_for_update(no_key=True)
+            .first()
+        )
         if held is not None:
             if held.is_active(now):
                 return held
@@ -296,7 +302,7 @@ def lease_claim_next(*, reviewer) -> Lease | None:
         if held is not None:
             return held
         # A lease claimed ahead that is overdue but not yet swept still holds the slot.
-        for stale in Lease.objects.overdue(now).filter(reviewer=reviewer, is_next=True).select_for_update():
+        for stale in Lease.objects.overdue(now).filter(reviewer=reviewer, is_next=True).select_for_update(no_key=True):
             _expire(stale, now)
         return _take_clip(reviewer, now=now, expires_at=current.expires_at, is_next=True)
 
@@ -330,7 +336,7 @@ def leases_return_for_break(*, reviewer, now: datetime) -> int:
     held = (
         Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True)
         .select_related("clip")
-        .select_for_update(of=("self",))
+        .select_for_update(no_key=True, of=("self",))
     )
     returned = 0
     for lease in held:
@@ -372,7 +378,7 @@ def lease_renew(*, lease: Lease) -> Lease:
                 Lease.objects.active(now)
                 .filter(reviewer_id=locked.reviewer_id, is_next=True)
                 .select_related("clip")
-                .select_for_update(of=("self",))
+                .select_for_update(no_key=True, of=("self",))
             )
         for each in renewed:
             each.renew(now=now)

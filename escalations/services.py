@@ -65,7 +65,7 @@ def current(case: Escalation) -> Current:
 
 def _locked(case: Escalation) -> Escalation:
     """Re-read the case under a row lock. Call inside transaction.atomic."""
-    return Escalation.objects.select_for_update().get(pk=case.pk)
+    return Escalation.objects.select_for_update(no_key=True).get(pk=case.pk)
 
 
 def _add_event(case: Escalation, *, actor, kind: str, before: Current, **changes) -> EscalationEvent:
@@ -123,7 +123,7 @@ def _owner_for(tier: int) -> tuple[int | None, int]:
 
 def duty_set(*, supervisor, on_duty: bool) -> SupervisorDuty:
     with transaction.atomic():
-        duty, _ = SupervisorDuty.objects.select_for_update().get_or_create(supervisor=supervisor)
+        duty, _ = SupervisorDuty.objects.select_for_update(no_key=True).get_or_create(supervisor=supervisor)
         duty.on_duty = on_duty
         duty.changed_at = timezone.now()
         duty.save(update_fields=["on_duty", "changed_at"])
@@ -153,7 +153,7 @@ def escalation_open(
     with transaction.atomic():
         Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.ESCALATED)
         if lease is not None:
-            locked_lease = Lease.objects.select_for_update().get(pk=lease.pk)
+            locked_lease = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)
             if locked_lease.ended_at is None:
                 locked_lease.end(outcome=LeaseOutcome.ESCALATED, now=now)
                 revoke_lease_access(locked_lease)
@@ -382,7 +382,7 @@ def identity_request(*, case: Escalation, by, justification: str) -> IdentityReq
 def identity_approve(*, request: IdentityRequest, by) -> IdentityRequest:
     _require_handler(by)
     with transaction.atomic():
-        request = IdentityRequest.objects.select_for_update().get(pk=request.pk)
+        request = IdentityRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
         if request.approved_at is not None:
             raise CaseConflict("This request is already approved")
         if request.requested_by_id == by.pk:
@@ -461,7 +461,7 @@ def wellbeing_take_break(*, reviewer) -> ReviewerWellbeing:
     now = timezone.now()
     with transaction.atomic():
         leases_return_for_break(reviewer=reviewer, now=now)
-        wellbeing, _ = ReviewerWellbeing.objects.select_for_update().get_or_create(reviewer=reviewer)
+        wellbeing, _ = ReviewerWellbeing.objects.select_for_update(no_key=True).get_or_create(reviewer=reviewer)
         wellbeing.paused_until = now + timedelta(seconds=settings.WELLBEING_BREAK_SECONDS)
         wellbeing.save(update_fields=["paused_until"])
     return wellbeing
@@ -469,7 +469,7 @@ def wellbeing_take_break(*, reviewer) -> ReviewerWellbeing:
 
 def wellbeing_end_break(*, reviewer) -> ReviewerWellbeing:
     with transaction.atomic():
-        wellbeing, _ = ReviewerWellbeing.objects.select_for_update().get_or_create(reviewer=reviewer)
+        wellbeing, _ = ReviewerWellbeing.objects.select_for_update(no_key=True).get_or_create(reviewer=reviewer)
         wellbeing.paused_until = None
         wellbeing.save(update_fields=["paused_until"])
     return wellbeing
@@ -477,7 +477,7 @@ def wellbeing_end_break(*, reviewer) -> ReviewerWellbeing:
 
 def wellbeing_set_avoid_distress(*, reviewer, avoid: bool) -> ReviewerWellbeing:
     with transaction.atomic():
-        wellbeing, _ = ReviewerWellbeing.objects.select_for_update().get_or_create(reviewer=reviewer)
+        wellbeing, _ = ReviewerWellbeing.objects.select_for_update(no_key=True).get_or_create(reviewer=reviewer)
         wellbeing.avoid_possible_distress = avoid
         wellbeing.save(update_fields=["avoid_possible_distress"])
     return wellbeing

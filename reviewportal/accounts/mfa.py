@@ -77,7 +77,7 @@ def confirm_enrolment(*, user, device: TOTPDevice, code: str) -> list[str]:
     empty list for a wrong code.
     """
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user, confirmed=False)
+        device = TOTPDevice.objects.select_for_update(no_key=True).get(pk=device.pk, user=user, confirmed=False)
         wait = _throttle_wait(device)
         if wait:
             trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": "paused"})
@@ -106,7 +106,7 @@ def verify_code(*, user, code: str) -> Device | None:
     """
     wait = 0
     with transaction.atomic():
-        person = get_user_model().objects.select_for_update().get(pk=user.pk)
+        person = get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
         if person.otp_locked_at is None:
             devices = list(devices_for_user(person, confirmed=True, for_verify=True))
             waits = [seconds for seconds in map(_throttle_wait, devices) if seconds]
@@ -138,7 +138,7 @@ def verify_code(*, user, code: str) -> Device | None:
 def regenerate_backup_codes(*, user, code: str) -> list[str]:
     """New backup codes, only for a current TOTP code; the old ones stop working. Empty if refused."""
     with transaction.atomic():
-        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update().first()
+        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update(no_key=True).first()
         if device is None:
             return []
         wait = _throttle_wait(device)
@@ -160,7 +160,7 @@ def reset_second_factor(*, user, by=None) -> None:
     `by` is the supervisor who asked (None for an operator's command).
     """
     with transaction.atomic():
-        person = get_user_model().objects.select_for_update().get(pk=user.pk)
+        person = get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
         for device in devices_for_user(person, confirmed=None):
             device.delete()
         person.clear_otp_lock()
