@@ -13,6 +13,7 @@ from annotations.audio import audio_url
 from escalations import services
 from escalations.access import case_for_user, identity_request_for_user
 from escalations.models import Category, Disposition, Escalation, State
+from reviewportal.accounts.permissions import PERSON
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 
@@ -70,7 +71,7 @@ WellbeingSerializer = inline_serializer(
 class FlagView(APIView):
     """One request from the clip page (one key) to a formal case."""
 
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(Category.choices)
@@ -99,7 +100,7 @@ class FlagView(APIView):
 class MyFlagsView(APIView):
     """The reviewer's own flags: received, acknowledged or closed; never the case's details."""
 
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class OutputSerializer(serializers.Serializer):
         case = serializers.UUIDField()
@@ -125,7 +126,7 @@ class MyFlagsView(APIView):
 
 
 class WellbeingView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class InputSerializer(serializers.Serializer):
         avoid_possible_distress = serializers.BooleanField()
@@ -146,7 +147,7 @@ class WellbeingView(APIView):
 
 
 class BreakView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     @extend_schema(
         request=None, responses={200: WellbeingSerializer, 403: DENIED}, summary="Pause your queue for a break"
@@ -200,7 +201,7 @@ def _owners(cases) -> dict:
 
 
 class CaseListView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         parameters=[
@@ -234,7 +235,7 @@ def _user_id(username: str) -> int | None:
 
 
 class CaseDetailView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={
@@ -294,7 +295,7 @@ class CaseDetailView(APIView):
 
 
 class TransitionView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         to_state = serializers.ChoiceField(State.choices)
@@ -314,7 +315,7 @@ class TransitionView(APIView):
 
 
 class CommentView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=4000)
@@ -331,7 +332,7 @@ class CommentView(APIView):
 
 
 class ReferralProposeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         disposition = serializers.ChoiceField(sorted(services.REFERRAL_DISPOSITIONS))
@@ -349,7 +350,7 @@ class ReferralProposeView(APIView):
 
 
 class ReferralApproveView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
@@ -366,7 +367,7 @@ class ReferralApproveView(APIView):
 
 
 class IdentityRequestView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         justification = serializers.CharField(max_length=2000)
@@ -390,7 +391,7 @@ class IdentityRequestView(APIView):
 
 
 class IdentityApproveView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         request=None,
@@ -409,7 +410,7 @@ class IdentityApproveView(APIView):
 
 
 class IdentityRevealView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={
@@ -436,7 +437,7 @@ class IdentityRevealView(APIView):
 
 
 class DutyView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         on_duty = serializers.BooleanField()
@@ -453,7 +454,7 @@ class DutyView(APIView):
 
 
 class WellbeingSummaryView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={

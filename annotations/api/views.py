@@ -26,7 +26,7 @@ from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
 from annotations.models import Clip, ReleaseReason, TranscriptRevision
 from annotations.transcripts import Tag
-from reviewportal.accounts.permissions import has_model_perm
+from reviewportal.accounts.permissions import PERSON, has_model_perm
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.integrations.authentication import HasScope, ServiceTokenAuthentication
@@ -150,7 +150,7 @@ def clip_payload(request, clip: Clip) -> dict:
 
 
 class ClaimView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanReview]
+    permission_classes = [*PERSON, CanReview]
 
     class OutputSerializer(serializers.Serializer):
         lease = LeaseOutputSerializer()
@@ -184,7 +184,7 @@ class ClaimView(APIView):
 
 
 class ClaimNextView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanReview]
+    permission_classes = [*PERSON, CanReview]
 
     @extend_schema(
         request=None,
