@@ -1,7 +1,6 @@
 """Escalation API: the reviewer's flag and wellbeing, the supervisors' cases, identity break-glass."""
 
 from django.conf import settings
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
 from escalations import services
-from escalations.access import case_for_user, identity_request_for_user
+from escalations.access import case_clip_for_user, case_for_user, identity_request_for_user
 from escalations.models import Category, Disposition, Escalation, State
 from reviewportal.accounts.permissions import PERSON
 from reviewportal.audit import trail
@@ -248,7 +247,7 @@ class CaseDetailView(APIView):
                     ),
                     "note": serializers.CharField(),
                     "raised_by": serializers.CharField(),
-                    "asr_text": serializers.CharField(),
+                    "asr_text": serializers.CharField(allow_null=True, help_text="null outside the escalation team"),
                     "duration_ms": serializers.IntegerField(),
                     "audio_url": serializers.CharField(allow_null=True),
                     "events": EventSerializer(many=True),
@@ -263,11 +262,9 @@ class CaseDetailView(APIView):
     def get(self, request, case_id):
         case = case_for_user(request.user, case_id)
         trail.record(Action.ESCALATION_VIEWED, object_type="escalation", object_id=case.public_id)
-        try:
-            clip = clip_for_user(request.user, case.clip.public_id)
-            link = request.build_absolute_uri(audio_url(request, clip, None))
-        except Http404:
-            link = None  # not in the escalation team: the case, but not the recording
+        # Outside the escalation team: the case, but neither the recording nor its machine transcript.
+        recording = case_clip_for_user(request.user, case)
+        link = request.build_absolute_uri(audio_url(request, recording, None)) if recording is not None else None
         events = case.events.select_related("actor", "owner").order_by("id")
         requests = [
             {
@@ -285,7 +282,7 @@ class CaseDetailView(APIView):
                 "flagged": {"start_ms": case.start_ms, "end_ms": case.end_ms},
                 "note": case.note,
                 "raised_by": case.raised_by.username,
-                "asr_text": case.clip.asr_text,
+                "asr_text": recording.asr_text if recording is not None else None,
                 "duration_ms": case.clip.duration_ms,
                 "audio_url": link,
                 "events": EventSerializer(events, many=True).data,
