@@ -179,6 +179,14 @@ class LeaseOutcome(models.TextChoices):
     WITHDRAWN = "withdrawn"  # the clip was taken away mid-lease: an opt-out, a deletion, a purge
 
 
+class PoolMoveReason(models.TextChoices):
+    """Why a supervisor moved clips into another pool: a fixed list, so the trail never carries free text."""
+
+    SENSITIVE_CONTENT = "sensitive_content", "sensitive content: only people trained for it"
+    WRONG_LOCALE = "wrong_locale", "the clip is in another language"
+    WORKLOAD = "workload", "spreading work between teams"
+
+
 class ReleaseReason(models.TextChoices):
     NO_SPEECH = "no_speech", "no speech to transcribe"
     WRONG_LANGUAGE = "wrong_language", "not a language I review"
