@@ -152,6 +152,7 @@ def world(other_reviewer, reviewer, supervisor, auditor, make_clips, django_user
         "app_label": "annotations",
         "content_type_id": "1",
         "url": "nothing-here",
+        "pool_slug": "locale-en-us",
     }
     enrol_totp(reviewer)
     return samples
