@@ -109,6 +109,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Up here, not at the end: answers the deny-by-default middleware gives without a view (its
+    # redirects to sign in) are framed no more than pages are.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "reviewportal.security.middleware.SecurityHeadersMiddleware",
     "reviewportal.security.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,7 +127,6 @@ MIDDLEWARE = [
     "reviewportal.accounts.middleware.SessionLifetimeMiddleware",
     "reviewportal.accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
