@@ -1,8 +1,11 @@
 """The only door to a clip's audio: short-lived links bound to user, session and lease.
 
 audio_url() signs a link for the reviewer holding the lease. audio_stream() checks every binding
-again on each request (a link copied to another browser, another user, or used after the lease
-ended gets 403), then answers byte ranges itself or hands the file to nginx via X-Accel-Redirect.
+again on each request, then answers byte ranges itself or hands the file to nginx via
+X-Accel-Redirect. Refusals: a link that is forged or expired, or one's own link replayed from
+another session or after its lease ended, gets 403 with the reason. Someone else's link to a clip
+the person may not hear gets 404, the answer every door gives for a clip that is not theirs, and
+the same as for a clip that does not exist.
 """
 
 import re
@@ -73,7 +76,13 @@ def _authorised_clip(request: HttpRequest, token: str) -> tuple[Clip, str]:
     except signing.BadSignature:
         raise AudioDenied("This audio link is not valid") from None
     clip_id = claims["c"]
-    if not request.user.is_authenticated or request.user.pk != claims["u"]:
+    if not request.user.is_authenticated:
+        raise AudioDenied("Sign in first", clip_id=clip_id)
+    if request.user.pk != claims["u"]:
+        # Someone else's link. For a clip this person may not hear, the answer is the one every
+        # other door gives, 404, exactly as for a clip that does not exist (clip_for_user raises
+        # it and records the refusal); the link itself is refused only where they could hear it.
+        clip_for_user(request.user, clip_id)
         raise AudioDenied("This audio link belongs to someone else", clip_id=clip_id)
     if trail.session_hash(request.session.session_key) != claims["s"]:
         raise AudioDenied("This audio link belongs to another session", clip_id=clip_id)
@@ -91,6 +100,8 @@ def _authorised_clip(request: HttpRequest, token: str) -> tuple[Clip, str]:
 def audio_stream(request: HttpRequest, token: str) -> HttpResponse:
     try:
         clip, link_id = _authorised_clip(request, token)
+    except Http404:
+        return _protected(HttpResponse("No such clip", status=404, content_type="text/plain; charset=utf-8"))
     except AudioDenied as denial:
         if not denial.recorded:
             detail = {"reason": str(denial)}

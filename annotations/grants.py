@@ -8,7 +8,7 @@ claimed ahead.
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
-from annotations.models import Clip, ClipUserObjectPermission, Lease
+from annotations.models import Clip, ClipGroupObjectPermission, ClipUserObjectPermission, Lease
 
 LEASE_PERMISSIONS = ("view_clip", "transcribe_clip")
 # A clip claimed ahead may be fetched (peaks, audio) but not transcribed until it becomes current.
@@ -36,3 +36,28 @@ def grant_lease_access(lease: Lease) -> None:
 def revoke_lease_access(lease: Lease) -> None:
     """Take the holder's grants on the clip away. Call inside the transaction that ends the lease."""
     ClipUserObjectPermission.objects.filter(user_id=lease.reviewer_id, content_object_id=lease.clip_id).delete()
+
+
+def grant_group_view(clip: Clip, group) -> None:
+    """Let a group (the escalation team) hear this one clip, without a lease. Call inside a transaction."""
+    permission = Permission.objects.get(content_type=ContentType.objects.get_for_model(Clip), codename="view_clip")
+    ClipGroupObjectPermission.objects.get_or_create(group=group, content_object=clip, permission=permission)
+
+
+def revoke_group_access(clip: Clip, group=None) -> int:
+    """Take group grants on this clip away (one group's, or every group's); returns how many went.
+
+    Called when the case that gave them closes, and when the clip is purged, so the table holds
+    only live grants, as it does for leases.
+    """
+    grants = ClipGroupObjectPermission.objects.filter(content_object=clip)
+    if group is not None:
+        grants = grants.filter(group=group)
+    removed, _ = grants.delete()
+    return removed
+
+
+def revoke_every_grant(clip: Clip) -> None:
+    """Nobody keeps any grant on this clip (a purged clip). Call inside the clip's transaction."""
+    ClipUserObjectPermission.objects.filter(content_object=clip).delete()
+    revoke_group_access(clip)

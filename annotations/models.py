@@ -196,6 +196,14 @@ class LeaseOutcome(models.TextChoices):
     BREAK = "break"  # given back to the queue when the reviewer started a break; offered again later
 
 
+class PoolMoveReason(models.TextChoices):
+    """Why a supervisor moved clips into another pool: a fixed list, so the trail never carries free text."""
+
+    SENSITIVE_CONTENT = "sensitive_content", "sensitive content: only people trained for it"
+    WRONG_LOCALE = "wrong_locale", "the clip is in another language"
+    WORKLOAD = "workload", "spreading work between teams"
+
+
 class ReleaseReason(models.TextChoices):
     NO_SPEECH = "no_speech", "no speech to transcribe"
     WRONG_LANGUAGE = "wrong_language", "not a language I review"

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from annotations import identity
 from annotations.consumers import reviewer_events_group
-from annotations.grants import revoke_lease_access
+from annotations.grants import revoke_every_grant, revoke_lease_access
 from annotations.models import (
     Clip,
     ClipGroupObjectPermission,
@@ -117,6 +117,7 @@ def _tombstone(clip: Clip, now: datetime, reason: str) -> None:
     )
     TranscriptRevision.objects.filter(clip=clip).delete()
     SourceIdentity.objects.filter(clip=clip).delete()
+    revoke_every_grant(clip)  # a tombstone is nobody's to open: no lease or team grant outlives it
 
 
 def _scrub_case_text(clip: Clip) -> None:

@@ -31,6 +31,7 @@ from annotations.models import (
     Lease,
     LeaseOutcome,
     OptOut,
+    PoolMoveReason,
     SourceIdentity,
     TranscriptRevision,
     audio_storage,
@@ -479,3 +480,73 @@ def clip_submit(
         trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
         next_lease = promote_next_lease(locked.reviewer_id, now)
     return Submitted(latest, next_lease)
+
+
+# --- Pools -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolMove:
+    moved: list[uuid.UUID]
+    unchanged: list[uuid.UUID]  # already in that pool
+    withdrawn: list[uuid.UUID]  # their holder may not review the new pool: the lease ended now
+
+
+def clips_move_to_pool(*, clip_ids: list[uuid.UUID], pool: ClipPool, by, reason: str) -> PoolMove:
+    """Move clips into `pool` (say a restricted one), all or none, in one transaction.
+
+    From the commit on, only people granted the new pool can claim them. A clip leased right now
+    to someone who may not review the new pool is taken from them at once (lease withdrawn,
+    grants gone, their editor told), and waits in the new pool; a holder who may review it keeps
+    it. Purged clips and unknown ids refuse the whole batch, naming them. Each move is an event in
+    the access trail with the pools and the reason (a fixed list: never free text).
+    """
+    if reason not in PoolMoveReason.values:
+        raise ValidationError({"reason": f"must be one of {', '.join(PoolMoveReason.values)}"})
+    now = timezone.now()
+    moved, unchanged, withdrawn = [], [], []
+    with transaction.atomic():
+        clips = list(
+            Clip.objects.select_for_update(of=("self",))
+            .select_related("pool")
+            .filter(public_id__in=clip_ids)
+            .order_by("pk")
+        )
+        found = {clip.public_id for clip in clips}
+        unknown = [str(clip_id) for clip_id in clip_ids if clip_id not in found]
+        purged = [str(clip.public_id) for clip in clips if clip.status == ClipStatus.PURGED]
+        if unknown or purged:
+            raise ValidationError({"clips": [f"no such clip: {clip_id}" for clip_id in unknown + purged]})
+        for clip in clips:
+            if clip.pool_id == pool.pk:
+                unchanged.append(clip.public_id)
+                continue
+            Clip.objects.filter(pk=clip.pk).update(pool=pool)
+            taken = False
+            open_leases = Lease.objects.select_for_update(of=("self",)).filter(clip=clip, ended_at__isnull=True)
+            for lease in open_leases:
+                if pool.pk not in queue.reviewable_pool_ids(lease.reviewer):
+                    _close_lease(lease, outcome=LeaseOutcome.WITHDRAWN, now=now, clip_status=ClipStatus.QUEUED)
+                    _tell_reviewer_on_commit(
+                        lease.reviewer_id, {"type": "lease.withdrawn", "clip": str(clip.public_id), "reason": "moved"}
+                    )
+                    taken = True
+            detail = {"from": clip.pool.slug, "to": pool.slug, "reason": reason, "lease_withdrawn": taken}
+            trail.record(Action.CLIP_MOVED, actor=by, object_type="clip", object_id=clip.public_id, detail=detail)
+            moved.append(clip.public_id)
+            if taken:
+                withdrawn.append(clip.public_id)
+    return PoolMove(moved=moved, unchanged=unchanged, withdrawn=withdrawn)
+
+
+def _tell_reviewer_on_commit(reviewer_id: int, event: dict) -> None:
+    """After the commit, tell the reviewer's open pages (annotations.consumers) what changed."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": event}
+            )
+
+    transaction.on_commit(send)

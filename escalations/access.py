@@ -9,6 +9,7 @@ import uuid
 
 from django.http import Http404
 
+from annotations.access import clip_for_user
 from escalations.models import Escalation, IdentityRequest
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
@@ -65,3 +66,17 @@ def identity_request_for_user(user, public_id) -> IdentityRequest:
     if found is None:
         raise _denied("identity_request", public_id)
     return found
+
+
+def case_clip_for_user(user, case: Escalation):
+    """The case's clip if `user` may hear and read it (the escalation team's grant), else None.
+
+    Cases and their recordings are separate doors: a supervisor or lead outside the escalation
+    team handles the case but never gets the clip's audio or its machine transcript. The clip
+    goes through annotations.access like every other door, so a refusal is recorded there and a
+    grant taken away at the case's close (escalations.services) ends access at once.
+    """
+    try:
+        return clip_for_user(user, case.clip.public_id)
+    except Http404:
+        return None

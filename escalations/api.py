@@ -1,7 +1,6 @@
 """Escalation API: the reviewer's flag and wellbeing, the supervisors' cases, identity break-glass."""
 
 from django.conf import settings
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
@@ -11,8 +10,9 @@ from rest_framework.views import APIView
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
 from escalations import services, workflow
-from escalations.access import case_for_user, identity_request_for_user, may_handle_cases
+from escalations.access import case_clip_for_user, case_for_user, identity_request_for_user, may_handle_cases
 from escalations.models import Category, Disposition, Escalation, State
+from reviewportal.accounts.permissions import PERSON
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 
@@ -70,7 +70,7 @@ WellbeingSerializer = inline_serializer(
 class FlagView(APIView):
     """One request from the clip page (one key) to a formal case."""
 
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class InputSerializer(serializers.Serializer):
         category = serializers.ChoiceField(Category.choices)
@@ -99,7 +99,7 @@ class FlagView(APIView):
 class MyFlagsView(APIView):
     """The reviewer's own flags: received, acknowledged or closed; never the case's details."""
 
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class OutputSerializer(serializers.Serializer):
         case = serializers.UUIDField()
@@ -125,7 +125,7 @@ class MyFlagsView(APIView):
 
 
 class WellbeingView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     class InputSerializer(serializers.Serializer):
         avoid_possible_distress = serializers.BooleanField()
@@ -146,7 +146,7 @@ class WellbeingView(APIView):
 
 
 class BreakView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsReviewer]
+    permission_classes = [*PERSON, IsReviewer]
 
     @extend_schema(
         request=None, responses={200: WellbeingSerializer, 403: DENIED}, summary="Pause your queue for a break"
@@ -200,7 +200,7 @@ def _owners(cases) -> dict:
 
 
 class CaseListView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         parameters=[
@@ -240,7 +240,7 @@ def _user_id(username: str) -> int | None:
 
 
 class CaseDetailView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={
@@ -253,7 +253,7 @@ class CaseDetailView(APIView):
                     ),
                     "note": serializers.CharField(),
                     "raised_by": serializers.CharField(),
-                    "asr_text": serializers.CharField(),
+                    "asr_text": serializers.CharField(allow_null=True, help_text="null outside the escalation team"),
                     "duration_ms": serializers.IntegerField(),
                     "audio_url": serializers.CharField(allow_null=True),
                     "events": EventSerializer(many=True),
@@ -268,11 +268,9 @@ class CaseDetailView(APIView):
     def get(self, request, case_id):
         case = case_for_user(request.user, case_id)
         trail.record(Action.ESCALATION_VIEWED, object_type="escalation", object_id=case.public_id)
-        try:
-            clip = clip_for_user(request.user, case.clip.public_id)
-            link = request.build_absolute_uri(audio_url(request, clip, None))
-        except Http404:
-            link = None  # not in the escalation team: the case, but not the recording
+        # Outside the escalation team: the case, but neither the recording nor its machine transcript.
+        recording = case_clip_for_user(request.user, case)
+        link = request.build_absolute_uri(audio_url(request, recording, None)) if recording is not None else None
         events = case.events.select_related("actor", "owner").order_by("id")
         requests = [
             {
@@ -290,7 +288,7 @@ class CaseDetailView(APIView):
                 "flagged": {"start_ms": case.start_ms, "end_ms": case.end_ms},
                 "note": case.note,
                 "raised_by": case.raised_by.username,
-                "asr_text": case.clip.asr_text,
+                "asr_text": recording.asr_text if recording is not None else None,
                 "duration_ms": case.clip.duration_ms,
                 "audio_url": link,
                 "events": EventSerializer(events, many=True).data,
@@ -300,7 +298,7 @@ class CaseDetailView(APIView):
 
 
 class TransitionView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         to_state = serializers.ChoiceField(State.choices)
@@ -323,7 +321,7 @@ class TransitionView(APIView):
 
 
 class CommentView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=4000)
@@ -340,7 +338,7 @@ class CommentView(APIView):
 
 
 class ReferralProposeView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         disposition = serializers.ChoiceField(sorted(workflow.REFERRAL_DISPOSITIONS))
@@ -358,7 +356,7 @@ class ReferralProposeView(APIView):
 
 
 class ReferralApproveView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         note = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
@@ -375,7 +373,7 @@ class ReferralApproveView(APIView):
 
 
 class IdentityRequestView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         justification = serializers.CharField(max_length=2000)
@@ -399,7 +397,7 @@ class IdentityRequestView(APIView):
 
 
 class IdentityApproveView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         request=None,
@@ -418,7 +416,7 @@ class IdentityApproveView(APIView):
 
 
 class IdentityRevealView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={
@@ -445,7 +443,7 @@ class IdentityRevealView(APIView):
 
 
 class DutyView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     class InputSerializer(serializers.Serializer):
         on_duty = serializers.BooleanField()
@@ -462,7 +460,7 @@ class DutyView(APIView):
 
 
 class WellbeingSummaryView(APIView):
-    permission_classes = [permissions.IsAuthenticated, HandlesCases]
+    permission_classes = [*PERSON, HandlesCases]
 
     @extend_schema(
         responses={

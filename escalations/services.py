@@ -10,16 +10,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from rest_framework.exceptions import APIException, PermissionDenied
 
-from annotations.grants import revoke_lease_access
-from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, Lease, LeaseOutcome, SourceIdentity
+from annotations.grants import grant_group_view, revoke_group_access, revoke_lease_access
+from annotations.models import Clip, ClipStatus, Lease, LeaseOutcome, SourceIdentity
 from annotations.services import leases_return_for_break, promote_next_lease
 from escalations import notify, workflow
 from escalations.access import may_handle_cases
@@ -179,8 +178,23 @@ def escalation_open(
 
 def _grant_team(clip: Clip) -> None:
     team, _ = Group.objects.get_or_create(name=ESCALATION_TEAM)
-    permission = Permission.objects.get(content_type=ContentType.objects.get_for_model(Clip), codename="view_clip")
-    ClipGroupObjectPermission.objects.get_or_create(group=team, content_object=clip, permission=permission)
+    grant_group_view(clip, team)
+
+
+def _revoke_team(case: Escalation) -> None:
+    """The team's grant on the clip ends with the last open case on it. Call inside the case's transaction.
+
+    The clip stays on legal hold after the close (escalations.holds); holding it is not hearing it.
+    """
+    still_open = (
+        Escalation.objects.with_current()
+        .filter(clip_id=case.clip_id, current_state__in=workflow.OPEN_STATES)
+        .exclude(pk=case.pk)
+        .exists()
+    )
+    team = Group.objects.filter(name=ESCALATION_TEAM).first()
+    if team is not None and not still_open:
+        revoke_group_access(case.clip, team)
 
 
 # --- Steps -----------------------------------------------------------------------------------
@@ -238,6 +252,7 @@ def escalation_transition(
             changes["disposition"] = _closing_disposition(before, disposition)
         event = _add_event(case, actor=by, kind=EventKind.TRANSITION, before=before, **changes)
         if to_state == State.CLOSED:
+            _revoke_team(case)
             notify.reviewer_on_commit(case.raised_by_id, case, "closed")
     return event
 

@@ -4,13 +4,14 @@ Form posts call the same services as the API; the dashboard updates over a webso
 (static/js/escalations-dashboard.js) and works, minus the live part, without it.
 """
 
+import contextlib
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
@@ -18,7 +19,7 @@ from rest_framework.exceptions import APIException
 from annotations.access import TRANSCRIBE, clip_for_user
 from annotations.audio import audio_url
 from escalations import services, workflow
-from escalations.access import case_for_user, identity_request_for_user, may_handle_cases
+from escalations.access import case_clip_for_user, case_for_user, identity_request_for_user, may_handle_cases
 from escalations.models import Disposition, Escalation, State
 from escalations.selectors import open_cases_for_dashboard
 from reviewportal.audit import trail
@@ -161,12 +162,11 @@ def duty(request: HttpRequest) -> HttpResponse:
 def case_page(request: HttpRequest, case_id) -> HttpResponse:
     case = case_for_user(request.user, case_id)
     trail.record(Action.ESCALATION_VIEWED, object_type="escalation", object_id=case.public_id)
+    recording = case_clip_for_user(request.user, case)
     link = None
-    try:
-        clip = clip_for_user(request.user, case.clip.public_id)
-        link = audio_url(request, clip, None)
-    except (Http404, VolumeLimitExceeded):
-        pass
+    if recording is not None:
+        with contextlib.suppress(VolumeLimitExceeded):  # the page says so; the case stays workable
+            link = audio_url(request, recording, None)
     state = case.current_state
     return render(
         request,
@@ -175,6 +175,7 @@ def case_page(request: HttpRequest, case_id) -> HttpResponse:
             "case": case,
             "state": state,
             "events": case.events.select_related("actor", "owner").order_by("id"),
+            "recording": recording,
             "audio_src": link,
             "next_states": sorted(workflow.plain_moves(state) - {State.CLOSED}),
             "can_close": State.CLOSED in workflow.plain_moves(state),

@@ -109,6 +109,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Up here, not at the end: answers the deny-by-default middleware gives without a view (its
+    # redirects to sign in) are framed no more than pages are.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "reviewportal.security.middleware.SecurityHeadersMiddleware",
     "reviewportal.security.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,7 +127,6 @@ MIDDLEWARE = [
     "reviewportal.accounts.middleware.SessionLifetimeMiddleware",
     "reviewportal.accounts.middleware.RequireSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -159,6 +161,15 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "reviewportal.accounts.views.locked_out"
 AXES_SENSITIVE_PARAMETERS = ["password", "otp_token", "code"]
+# Behind nginx every request arrives from nginx's address, and the lock would be per username
+# alone: anyone could lock a reviewer out. TRUSTED_PROXY_COUNT says how many proxies in front of
+# the app append to X-Forwarded-For (0: none, the header is ignored). django-axes and the access
+# trail read the client's address through the same function, so a lockout and its events name
+# the same address. (This callable replaces axes' optional django-ipware path, AXES_IPWARE_*.)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+AXES_CLIENT_IP_CALLABLE = "reviewportal.audit.trail.client_ip"
 AXES_VERBOSE = False
 
 # Object permissions: no anonymous-user row, and per-clip grants in direct foreign-key tables.

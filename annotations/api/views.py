@@ -14,7 +14,7 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,9 +24,9 @@ from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user, refusa
 from annotations.audio import audio_url
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
-from annotations.models import Clip, ReleaseReason, TranscriptRevision
+from annotations.models import Clip, ClipPool, PoolMoveReason, ReleaseReason, TranscriptRevision
 from annotations.transcripts import Tag
-from reviewportal.accounts.permissions import has_model_perm
+from reviewportal.accounts.permissions import PERSON, has_model_perm
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
 from reviewportal.integrations.authentication import HasScope, ServiceTokenAuthentication
@@ -155,7 +155,7 @@ def clip_payload(request, clip: Clip) -> dict:
 
 
 class ClaimView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanReview]
+    permission_classes = [*PERSON, CanReview]
 
     class OutputSerializer(serializers.Serializer):
         lease = LeaseOutputSerializer()
@@ -189,7 +189,7 @@ class ClaimView(APIView):
 
 
 class ClaimNextView(APIView):
-    permission_classes = [permissions.IsAuthenticated, CanReview]
+    permission_classes = [*PERSON, CanReview]
 
     @extend_schema(
         request=None,
@@ -369,6 +369,51 @@ class ClipSubmitView(APIView):
                 "next_lease": LeaseOutputSerializer(next_lease).data if next_lease else None,
             }
         )
+
+
+# --- Pools (supervisors) -------------------------------------------------------------------------
+
+
+class ManagesPools(permissions.BasePermission):
+    message = "Only supervisors move clips between pools"
+
+    def has_permission(self, request, view) -> bool:
+        return has_model_perm(request.user, "annotations.change_clippool")
+
+
+class PoolClipsView(APIView):
+    permission_classes = [*PERSON, ManagesPools]
+
+    class InputSerializer(serializers.Serializer):
+        clips = serializers.ListField(
+            child=serializers.UUIDField(), min_length=1, max_length=500, help_text="public ids of the clips to move"
+        )
+        reason = serializers.ChoiceField(PoolMoveReason.choices)
+
+    class OutputSerializer(serializers.Serializer):
+        moved = serializers.ListField(child=serializers.UUIDField())
+        unchanged = serializers.ListField(child=serializers.UUIDField(), help_text="already in this pool")
+        withdrawn = serializers.ListField(
+            child=serializers.UUIDField(), help_text="taken from a reviewer who may not review this pool"
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: INVALID,
+            403: NOT_SIGNED_IN,
+            404: OpenApiResponse(DetailSerializer, description="No such pool."),
+        },
+        summary="Move clips into this pool (say a restricted one): from now on only people granted it get them",
+    )
+    def post(self, request, pool_slug):
+        pool = ClipPool.objects.filter(slug=pool_slug).first()
+        if pool is None:
+            raise NotFound("No such pool")
+        data = _valid(self.InputSerializer, request.data)
+        move = services.clips_move_to_pool(clip_ids=data["clips"], pool=pool, by=request.user, reason=data["reason"])
+        return Response({"moved": move.moved, "unchanged": move.unchanged, "withdrawn": move.withdrawn})
 
 
 # --- Ingest (service tokens only) --------------------------------------------------------------

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reviewportal.accounts import mfa
-from reviewportal.accounts.permissions import IsOTPVerified
+from reviewportal.accounts.permissions import PERSON
 from reviewportal.accounts.roles import REVIEWERS
 
 Detail = inline_serializer("AccountsDetail", {"detail": serializers.CharField()})
@@ -20,7 +20,7 @@ class CanResetSecondFactor(permissions.BasePermission):
 
 
 class SecondFactorResetView(APIView):
-    permission_classes = [IsOTPVerified, CanResetSecondFactor]
+    permission_classes = [*PERSON, CanResetSecondFactor]
 
     @extend_schema(
         request=None,

@@ -73,23 +73,30 @@ def _qr_svg(text: str) -> SafeString:
 def confirm_enrolment(*, user, device: TOTPDevice, code: str) -> list[str]:
     """Confirm the device with a right code and issue fresh backup codes, returned once.
 
-    Raises SecondFactorThrottled after a wrong code if django-otp asks for a pause; returns an
-    empty list for a wrong code.
+    Returns an empty list for a wrong code, which counts towards the lock like any wrong code
+    (an enrolment page is no free guessing ground). Raises SecondFactorLocked when the lock is on
+    (or this code set it), SecondFactorThrottled while django-otp asks for a pause.
     """
+    wait = 0
     with transaction.atomic():
+        person = get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
         device = TOTPDevice.objects.select_for_update(no_key=True).get(pk=device.pk, user=user, confirmed=False)
-        wait = _throttle_wait(device)
-        if wait:
-            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": "paused"})
+        if person.otp_locked_at is not None:
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "locked"})
+        elif wait := _throttle_wait(device):
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "paused"})
         elif device.verify_token(_digits(code)):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _replace_backup_codes(user)
-            trail.record(Action.OTP_ENROLLED, actor=user, object_type="user", object_id=user.pk)
+            person.record_otp_success()
+            codes = _replace_backup_codes(person)
+            trail.record(Action.OTP_ENROLLED, actor=person, object_type="user", object_id=person.pk)
             return codes
         else:
-            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": "enrolment"})
-    # Raised after the commit, so the refusal's event stays.
+            _count_failure(person, "enrolment")
+    # Raised after the commit, so the refusal's count and event stay.
+    if person.otp_locked_at is not None:
+        raise SecondFactorLocked
     if wait:
         raise SecondFactorThrottled(wait)
     return []
@@ -121,11 +128,7 @@ def verify_code(*, user, code: str) -> Device | None:
                         kind = "backup_code" if isinstance(device, StaticDevice) else "totp"
                         trail.record(Action.OTP_VERIFIED, actor=person, detail={"factor": kind})
                         return device
-                person.record_otp_failure(limit=settings.OTP_MAX_FAILURES)
-                detail = {"failures": person.otp_failures}
-                trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail=detail)
-                if person.otp_locked_at is not None:
-                    trail.record(Action.LOCKOUT, outcome=Outcome.DENIED, actor=person, detail={"factor": "second"})
+                _count_failure(person, "verify")
         else:
             trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "locked"})
     if person.otp_locked_at is not None:
@@ -136,18 +139,31 @@ def verify_code(*, user, code: str) -> Device | None:
 
 
 def regenerate_backup_codes(*, user, code: str) -> list[str]:
-    """New backup codes, only for a current TOTP code; the old ones stop working. Empty if refused."""
+    """New backup codes, only for a current TOTP code; the old ones stop working. Empty if refused.
+
+    A wrong code counts towards the lock like one on the verify page: a verified session left open
+    must not become a place to guess codes without limit. Raises SecondFactorLocked when the lock
+    is on (or this code set it), SecondFactorThrottled while django-otp asks for a pause.
+    """
+    wait = 0
     with transaction.atomic():
-        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).select_for_update(no_key=True).first()
+        person = get_user_model().objects.select_for_update(no_key=True).get(pk=user.pk)
+        device = TOTPDevice.objects.devices_for_user(person, confirmed=True).select_for_update(no_key=True).first()
         if device is None:
             return []
-        wait = _throttle_wait(device)
-        if not wait and device.verify_token(_digits(code)):
-            codes = _replace_backup_codes(user)
-            trail.record(Action.BACKUP_CODES_ISSUED, actor=user, object_type="user", object_id=user.pk)
+        if person.otp_locked_at is not None:
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "locked"})
+        elif wait := _throttle_wait(device):
+            trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail={"reason": "paused"})
+        elif device.verify_token(_digits(code)):
+            person.record_otp_success()
+            codes = _replace_backup_codes(person)
+            trail.record(Action.BACKUP_CODES_ISSUED, actor=person, object_type="user", object_id=person.pk)
             return codes
-        reason = "paused" if wait else "new backup codes"
-        trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=user, detail={"reason": reason})
+        else:
+            _count_failure(person, "new backup codes")
+    if person.otp_locked_at is not None:
+        raise SecondFactorLocked
     if wait:
         raise SecondFactorThrottled(wait)
     return []
@@ -165,6 +181,18 @@ def reset_second_factor(*, user, by=None) -> None:
             device.delete()
         person.clear_otp_lock()
         trail.record(Action.DEVICE_RESET, actor=by, object_type="user", object_id=person.pk)
+
+
+def _count_failure(person, where: str) -> None:
+    """One wrong code, wherever it was typed (verify, enrolment, new backup codes): counted towards
+    OTP_MAX_FAILURES, which locks the second factor. Call with the person's row locked."""
+    person.record_otp_failure(limit=settings.OTP_MAX_FAILURES)
+    detail = {"failures": person.otp_failures}
+    if where != "verify":
+        detail["reason"] = where
+    trail.record(Action.OTP_FAILED, outcome=Outcome.DENIED, actor=person, detail=detail)
+    if person.otp_locked_at is not None:
+        trail.record(Action.LOCKOUT, outcome=Outcome.DENIED, actor=person, detail={"factor": "second"})
 
 
 def _replace_backup_codes(user) -> list[str]:

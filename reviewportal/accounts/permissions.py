@@ -28,3 +28,10 @@ class IsOTPVerified(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and getattr(user, "is_verified", lambda: False)())
+
+
+# Every person-facing API view starts its permission_classes with this list and adds its role
+# check after it: `permission_classes = [*PERSON, CanReview]`. Replacing the DRF default with a
+# list of one's own must never drop the second factor (tests/security/test_api_second_factor.py
+# walks every view to hold that). Only token-authenticated integration views go without it.
+PERSON = [IsOTPVerified]

@@ -1,7 +1,7 @@
 """Signing in: the second-factor pages, backup codes, and the supervisors' reset."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
@@ -107,6 +107,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             codes = mfa.confirm_enrolment(user=request.user, device=enrolment.device, code=request.POST.get("code", ""))
+        except mfa.SecondFactorLocked:
+            return render(request, "registration/verify.html", {"error": LOCKED_MESSAGE}, status=403)
         except mfa.SecondFactorThrottled as throttled:
             error, status = f"Too many wrong codes. Wait {throttled.seconds} s, then try again.", 429
         else:
@@ -127,6 +129,10 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             codes = mfa.regenerate_backup_codes(user=request.user, code=request.POST.get("code", ""))
+        except mfa.SecondFactorLocked:
+            # Whoever is guessing at an open session's codes loses the session with the factor.
+            logout(request)
+            return render(request, "registration/verify.html", {"error": LOCKED_MESSAGE}, status=403)
         except mfa.SecondFactorThrottled as throttled:
             error, status = f"Too many wrong codes. Wait {throttled.seconds} s, then try again.", 429
         else:

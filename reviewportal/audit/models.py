@@ -53,6 +53,8 @@ class Action(models.TextChoices):
     CLIP_PURGED = "clip_purged"
     AUDIO_DELETED = "audio_deleted"
     CLIP_DROPPED_OPTED_OUT = "clip_dropped_opted_out"
+    # A supervisor moved a clip into another pool (say a restricted one).
+    CLIP_MOVED = "clip_moved"
 
 
 class Outcome(models.TextChoices):

@@ -19,6 +19,7 @@ import functools
 import getpass
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
@@ -242,5 +243,23 @@ def high_water() -> tuple[int, str] | None:
 
 
 def client_ip(request) -> str | None:
-    """The client address; behind a proxy, REMOTE_ADDR is set right by the ASGI server's proxy headers."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address: one answer for the access trail and django-axes (AXES_CLIENT_IP_CALLABLE).
+
+    With TRUSTED_PROXY_COUNT = 0 (the default) it is REMOTE_ADDR, and X-Forwarded-For is ignored:
+    anyone can send that header. Behind N proxies that each append the address they saw (nginx's
+    `$proxy_add_x_forwarded_for`), the client is the Nth entry from the right; entries further
+    left came from the client and are never believed. A request whose header has fewer entries
+    than N, or an entry that is not an IP address, falls back to REMOTE_ADDR.
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < proxies:
+        return remote
+    try:
+        return str(ipaddress.ip_address(forwarded[-proxies]))
+    except ValueError:
+        return remote

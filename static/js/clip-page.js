@@ -6,6 +6,7 @@ import { Autosave } from "./editor/autosave.js";
 import { bindKeys } from "./editor/keys.js";
 import { LeaseClock } from "./editor/lease.js";
 import { PlayedRanges } from "./editor/played.js";
+import { protect } from "./protected-audio.js";
 import { formatTime, Segments } from "./editor/segments.js";
 import { Waveform } from "./editor/waveform.js";
 
@@ -26,9 +27,7 @@ const notice = $("notice");
 
 // No "Save audio as…": no context menu on the player or the waveform; the element has no
 // download control (controlsList="nodownload") and no native controls at all.
-for (const element of [...players, $("waveform")]) {
-  element.addEventListener("contextmenu", (event) => event.preventDefault());
-}
+for (const element of [...players, $("waveform")]) protect(element);
 
 editor.hidden = false;
 const waveform = new Waveform({ container: $("waveform"), media: player, styleNonce: config.style_nonce });

@@ -118,12 +118,14 @@ def test_the_link_is_refused_in_another_session_of_the_same_user(reviewer, lease
 
 
 def test_the_link_is_refused_to_another_user(other_reviewer_client, leased):
+    """Someone else's link to a clip they may not hear: 404, as every door answers (issue 3)."""
     _, url = leased
 
     response = other_reviewer_client.get(url)
 
-    assert response.status_code == 403
-    assert response.content == b"This audio link belongs to someone else"
+    assert response.status_code == 404
+    assert response.content == b"No such clip"
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_the_link_is_refused_to_anonymous(client, leased):

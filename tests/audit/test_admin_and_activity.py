@@ -140,7 +140,7 @@ def test_auditors_cannot_open_clips_audio_or_transcripts(auditor, reviewer_clien
 
     assert auditor_client.get(f"/api/v1/clips/{clip_id}").status_code == 404
     assert auditor_client.get(f"/clips/{clip_id}").status_code == 404
-    assert auditor_client.get(audio_path).status_code == 403
+    assert auditor_client.get(audio_path).status_code == 404
     assert (
         auditor_client.put(
             f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json"

@@ -119,9 +119,9 @@ def test_denials_are_recorded_on_every_door(working, other_reviewer_client, clie
     client.get("/")
 
     denied = AccessEvent.objects.filter(outcome="denied")
-    kinds = {(e.object_type, e.detail.get("perm") or e.detail.get("reason")) for e in denied}
-    assert ("clip", "view_clip") in kinds
-    assert ("audio", "This audio link belongs to someone else") in kinds
+    kinds = [(e.object_type, e.detail.get("perm") or e.detail.get("reason")) for e in denied]
+    # The API detail and the audio link (someone else's, for a clip not theirs: 404 like any door).
+    assert kinds.count(("clip", "view_clip")) == 2
     assert ("lease", "hold") in kinds
     assert ("path", "not signed in") in kinds
 

@@ -112,6 +112,7 @@ class Watched:
     responses: list = field(default_factory=list)
     downloads: list = field(default_factory=list)
     console_errors: list = field(default_factory=list)
+    page_errors: list = field(default_factory=list)  # uncaught exceptions, which the console list misses
 
     def audio_responses(self):
         return [(r.status, r.request.headers.get("range")) for r in self.responses if "/audio/" in r.url]
@@ -130,6 +131,7 @@ def page(chromium, live_server, http_only_cookies):
     page.on("response", lambda response: watched.responses.append(response))
     page.on("download", lambda download: watched.downloads.append(download))
     page.on("console", lambda message: message.type == "error" and watched.console_errors.append(message.text))
+    page.on("pageerror", lambda error: watched.page_errors.append(str(error)))
     page.watched = watched
     page.set_default_timeout(10000)
     yield page

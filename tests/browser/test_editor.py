@@ -37,6 +37,7 @@ def assert_nothing_leaked(page, *, expected_statuses=()) -> None:
     """
     assert page.evaluate("window.__csp") == []
     assert page.watched.downloads == []
+    assert page.watched.page_errors == []
     # The live server is pytest-django's WSGI server, which has no websockets: the page's live
     # events socket fails here (it is tested through Channels in tests/escalations/test_live.py).
     errors = [

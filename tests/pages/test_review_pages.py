@@ -35,7 +35,8 @@ def test_next_clip_opens_the_clip_page_with_player_and_transcript(browser, make_
     )
     assert len(players) == 2 and not any("src=" in player for player in players)
     assert re.search(
-        r'<noscript>.*<audio controls preload="metadata" controlsList="nodownload[^"]*" data-protected src="http://testserver/audio/',
+        r'<noscript>.*<audio controls preload="metadata" controlsList="nodownload[^"]*" disableRemotePlayback '
+        r'data-protected src="http://testserver/audio/',
         html,
         re.S,
     )

@@ -107,6 +107,7 @@ def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
         "app_label": "annotations",
         "content_type_id": "1",
         "url": "nothing-here",
+        "pool_slug": "locale-en-us",
     }
     return worker, samples, answers
 

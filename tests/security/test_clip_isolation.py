@@ -50,8 +50,7 @@ def test_every_reviewer_clip_pair_but_the_leased_one_is_refused(three_leases):
             if clip_id == own_clip:
                 continue
             for door, response in requests_for(client, clip_id, audio_path).items():
-                expected = 403 if door == "audio" else 404
-                if response.status_code != expected:
+                if response.status_code != 404:
                     refused.append(f"{person.username} {door} {clip_id}: {response.status_code}")
         for door, response in requests_for(client, queued_id, "/audio/not-a-token").items():
             if response.status_code not in (403, 404):
@@ -66,6 +65,29 @@ def test_the_holder_reaches_their_own_clip_on_every_door(three_leases):
     assert client.get(f"/api/v1/clips/{clip_id}").status_code == 200
     assert client.get(f"/clips/{clip_id}").status_code == 200
     assert client.get(audio_path, HTTP_RANGE="bytes=0-9").status_code == 206
+
+
+def test_another_reviewers_audio_link_answers_exactly_like_a_clip_that_does_not_exist(three_leases):
+    """Issue 3: 404 on the audio door too, indistinguishable from a nonexistent clip."""
+    from django.core import signing
+
+    from annotations.audio import TOKEN_SALT
+
+    held, _ = three_leases
+    (_, _, _, theirs), (_, client, _, _) = held[0], held[1]
+    signed_for_nothing = signing.dumps(
+        {"c": "0" * 32, "l": "", "u": held[0][0].pk, "s": "", "n": "x"}, salt=TOKEN_SALT, compress=True
+    )
+
+    someone_elses = client.get(theirs)
+    nonexistent = client.get(f"/audio/{signed_for_nothing}")
+
+    assert someone_elses.status_code == nonexistent.status_code == 404
+    assert someone_elses.content == nonexistent.content
+    varying = {"X-Request-ID"}  # fresh for every request
+    assert {k: v for k, v in someone_elses.headers.items() if k not in varying} == {
+        k: v for k, v in nonexistent.headers.items() if k not in varying
+    }
 
 
 @pytest.mark.parametrize("ending", ["expired", "released"])
@@ -129,7 +151,7 @@ def test_a_superuser_is_no_exception(three_leases, django_user_model):
 
     for _, _, clip_id, audio_path in held:
         assert client.get(f"/api/v1/clips/{clip_id}").status_code == 404
-        assert client.get(audio_path).status_code == 403
+        assert client.get(audio_path).status_code == 404
     assert client.post("/api/v1/queue/claim").status_code == 204  # in no pool by being superuser
 
 

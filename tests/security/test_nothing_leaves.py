@@ -108,8 +108,12 @@ def test_the_player_offers_no_download_and_no_context_menu(pages):
     player = re.search(r"<audio[^>]*>", html).group(0)
     assert 'controlsList="nodownload' in player
     assert "data-protected" in player
-    script = (ROOT / "static" / "js" / "clip-page.js").read_text()
-    assert 'addEventListener("contextmenu"' in script and "preventDefault" in script
+    protect = (ROOT / "static" / "js" / "protected-audio.js").read_text()
+    assert 'addEventListener("contextmenu", (event) => event.preventDefault())' in protect
+    assert "nodownload" in protect
+    # Every page with a player loads a script that protects it (tests/browser/test_case_page.py runs them).
+    for script in ("clip-page.js", "case-page.js"):
+        assert 'from "./protected-audio.js"' in (ROOT / "static" / "js" / script).read_text(), script
 
 
 def test_plain_http_is_redirected_to_https_in_production(settings, client):

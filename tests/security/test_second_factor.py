@@ -310,3 +310,54 @@ def test_an_operator_resets_anyone_from_the_command_line(supervisor):
     assert not TOTPDevice.objects.filter(user=supervisor).exists()
     with pytest.raises(CommandError, match="No person"):
         call_command("reset_second_factor", "nobody")
+
+
+def _no_pauses(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # the pause has its own test; here only the count matters
+    settings.OTP_STATIC_THROTTLE_FACTOR = 0
+
+
+def test_wrong_codes_on_the_new_backup_codes_page_count_towards_the_lock(reviewer, settings):
+    """Issue 3: a verified session left open must not be a place to guess codes without limit."""
+    _no_pauses(settings)
+    secret = totp_secret(enrol_totp(reviewer))
+    client = signed_in_fully("rita", secret)
+
+    statuses = [client.post("/account/backup-codes", {"code": f"{n:06d}"}).status_code for n in range(10)]
+
+    assert statuses == [400] * 9 + [403]
+    reviewer.refresh_from_db()
+    assert reviewer.otp_locked_at is not None
+    assert client.get("/").url.startswith("/login/")  # the session went with the factor
+    fresh = Client()
+    password_step(fresh, "rita")
+    assert fresh.post("/login/verify", {"code": totp(secret, offset_steps=1)}).status_code == 403
+
+
+def test_wrong_codes_at_enrolment_count_towards_the_lock(reviewer, settings):
+    _no_pauses(settings)
+    client = Client()
+    password_step(client, "rita")
+    page = client.get("/login/enrol").content.decode()
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
+
+    statuses = [client.post("/login/enrol", {"code": f"{n:06d}"}).status_code for n in range(10)]
+    right_code_after_lock = client.post("/login/enrol", {"code": totp(secret)})
+
+    assert statuses == [400] * 9 + [403]
+    assert right_code_after_lock.status_code == 403
+    assert not TOTPDevice.objects.filter(user=reviewer, confirmed=True).exists()
+
+
+def test_wrong_codes_on_every_page_add_up_to_one_lock(reviewer, settings):
+    _no_pauses(settings)
+    secret = totp_secret(enrol_totp(reviewer))
+    open_session = signed_in_fully("rita", secret)
+    for n in range(5):
+        assert open_session.post("/account/backup-codes", {"code": f"{n:06d}"}).status_code == 400
+    client = Client()
+    password_step(client, "rita")
+
+    statuses = [client.post("/login/verify", {"code": f"{n:06d}"}).status_code for n in range(5)]
+
+    assert statuses == [400] * 4 + [403]

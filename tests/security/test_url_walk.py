@@ -7,17 +7,18 @@ link), so a success here is a leak.
 """
 
 import re
-from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern
 
-from tests.conftest import PASSWORD, enrol_totp, signed_in
+from tests.conftest import PASSWORD, signed_in
 
 pytestmark = pytest.mark.django_db
-METHODS = ("get", "post", "put", "delete")
+METHODS = ("get", "head", "post", "put", "patch", "delete")
+# Integration endpoints: a service token's only doors.
+TOKEN_ONLY = {"api-ingest-clips", "api-opt-outs", "api-deletions", "api-transcripts"}
 
 # (persona, METHOD, url name) that may answer 2xx. Everything else must not.
 ALLOWED = {
@@ -27,7 +28,7 @@ ALLOWED = {
     ("password_only", "GET", "verify"),
     ("password_only", "GET", "healthz"),
 }
-for _persona in ("reviewer", "supervisor", "auditor"):
+for _persona in ("reviewer", "supervisor", "auditor", "escalation_team", "escalation_lead"):
     ALLOWED |= {
         (_persona, "GET", "healthz"),
         (_persona, "GET", "queue"),  # their own home page; says "no queue for you" outside reviewers
@@ -42,12 +43,12 @@ ALLOWED |= {
 # Supervisors and auditors enter the admin by role. Django's admin pages answer any method with
 # the page (POST on a changelist is how actions arrive); what is inside is tested per model.
 for _persona in ("supervisor", "auditor"):
-    ALLOWED |= {(_persona, method, "admin:index") for method in ("GET", "POST", "PUT", "DELETE")}
-    ALLOWED |= {(_persona, method, "admin:password_change") for method in ("GET", "POST", "PUT")}
+    ALLOWED |= {(_persona, method, "admin:index") for method in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    ALLOWED |= {(_persona, method, "admin:password_change") for method in ("GET", "POST", "PUT", "PATCH")}
     ALLOWED |= {(_persona, "GET", "admin:jsi18n"), (_persona, "GET", "admin:password_change_done")}
 ALLOWED |= {
     ("supervisor", method, name)
-    for method in ("GET", "POST", "PUT", "DELETE")
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     for name in ("admin:security_volumelimithit_changelist", "admin:app_list")  # app_list: the annotations app
 }
 
@@ -67,6 +68,20 @@ ALLOWED |= {
     ("supervisor", "GET", "api-wellbeing-summary"),
     ("supervisor", "POST", "api-identity-approve"),  # another supervisor's request: approving is their job
 }
+# Escalation leads handle cases like supervisors (the next tier); they manage nothing else.
+ALLOWED |= {
+    ("escalation_lead", method, name)
+    for (who, method, name) in ALLOWED
+    if who == "supervisor"
+    and (
+        name.startswith("escalation")
+        or name.startswith("api-escalation")
+        or name in {"api-wellbeing-summary", "api-identity-approve"}
+    )
+}
+# A service token visitor is anonymous to every person's door; it reaches integration endpoints only.
+ALLOWED |= {("token", method, name) for (who, method, name) in ALLOWED if who == "anonymous"}
+ALLOWED |= {("token", "GET", "api-transcripts")}
 # Supervisors manage pools and their object permissions in the admin: every page of that model.
 # Auditors read the access trail there (and only read: their other methods are refused).
 ALLOWED_PREFIXES = {
@@ -77,6 +92,8 @@ ALLOWED_PREFIXES = {
 
 
 def allowed(persona: str, method: str, name: str) -> bool:
+    if method == "HEAD":
+        method = "GET"  # HEAD is GET without the body: allowed exactly where GET is
     if (persona, method, name) in ALLOWED:
         return True
     return any(
@@ -113,50 +130,6 @@ def fill(template: str, samples: dict) -> str:
     return path
 
 
-@pytest.fixture
-def world(other_reviewer, reviewer, supervisor, auditor, make_clips, django_user_model):
-    """Another reviewer flagged one clip and holds the other; another supervisor asked who was
-    recorded. Every parameter points at their things."""
-    from django.contrib.auth.models import Group
-
-    from escalations import services as escalation_services
-    from escalations.models import Escalation
-
-    make_clips(2)
-    holder = signed_in(other_reviewer)
-    flagged = holder.post("/api/v1/queue/claim").json()["clip"]["id"]
-    holder.post(
-        f"/api/v1/clips/{flagged}/escalations",
-        {"category": "other_distress", "start_ms": 0, "end_ms": 500},
-        format="json",
-    )
-    body = holder.post("/api/v1/queue/claim").json()
-    case = Escalation.objects.get()
-    colleague = django_user_model.objects.create_user("sven")
-    colleague.groups.add(Group.objects.get(name="supervisors"))
-    identity_request = escalation_services.identity_request(
-        case=case, by=colleague, justification="the referral to child protection needs the account"
-    )
-    samples = {
-        "clip_id": body["clip"]["id"],
-        "case_id": case.public_id,
-        "request_id": identity_request.public_id,
-        "lease_id": body["lease"]["id"],
-        "token": urlsplit(body["clip"]["audio_url"]).path.rsplit("/", 1)[1],
-        "user_id": other_reviewer.pk,
-        "object_id": "1",
-        "id": "1",
-        "pk": "1",
-        "object_pk": "1",
-        "group_id": "1",
-        "app_label": "annotations",
-        "content_type_id": "1",
-        "url": "nothing-here",
-    }
-    enrol_totp(reviewer)
-    return samples
-
-
 class CrashTolerantClient(Client):
     """A crash becomes a 500 answer, which the walk reports, instead of stopping the walk."""
 
@@ -164,20 +137,34 @@ class CrashTolerantClient(Client):
         super().__init__(*args, raise_request_exception=False, **kwargs)
 
 
-def _clients(reviewer, supervisor, auditor):
+def _person_in(django_user_model, username: str, role: str):
+    from django.contrib.auth.models import Group
+
+    person = django_user_model.objects.create_user(username)
+    person.groups.add(Group.objects.get(name=role))
+    return person
+
+
+def _clients(reviewer, supervisor, auditor, django_user_model, token: str):
     password_only = Client(raise_request_exception=False)
     password_only.post("/login/", {"username": reviewer.username, "password": PASSWORD})
+    # The roles that come with cases: only escalation_team (per-clip grants), only escalation_leads.
+    team_member = _person_in(django_user_model, "tess", "escalation_team")
+    lead = _person_in(django_user_model, "lena", "escalation_leads")
     return {
         "anonymous": lambda: Client(raise_request_exception=False),
         "password_only": lambda: password_only,
         "reviewer": lambda: signed_in(reviewer, CrashTolerantClient),
         "supervisor": lambda: signed_in(supervisor, CrashTolerantClient),
         "auditor": lambda: signed_in(auditor, CrashTolerantClient),
+        "escalation_team": lambda: signed_in(team_member, CrashTolerantClient),
+        "escalation_lead": lambda: signed_in(lead, CrashTolerantClient),
+        "token": lambda: Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Bearer {token}"),
     }
 
 
-def test_no_url_answers_anyone_outside_the_allow_list(world, reviewer, supervisor, auditor):
-    clients = _clients(reviewer, supervisor, auditor)
+def test_no_url_answers_anyone_outside_the_allow_list(world, reviewer, supervisor, auditor, django_user_model):
+    clients = _clients(reviewer, supervisor, auditor, django_user_model, world["_token"])
     leaks = []
     walked = 0
     for template, name in every_endpoint():
@@ -191,13 +178,22 @@ def test_no_url_answers_anyone_outside_the_allow_list(world, reviewer, superviso
                 walked += 1
                 if 200 <= response.status_code < 300 and not allowed(persona, method.upper(), name):
                     leaks.append(f"{method.upper()} {url} ({name}) answered {response.status_code} to {persona}")
+                elif (
+                    persona == "token"
+                    and url.startswith("/api/")
+                    and name not in TOKEN_ONLY
+                    and response.status_code not in (401, 403)
+                ):
+                    # Tokens never reach a reviewer, supervisor or auditor endpoint: refused at the door.
+                    leaks.append(f"{method.upper()} {url} ({name}) let a service token in ({response.status_code})")
                 elif response.status_code >= 500:
                     leaks.append(f"{method.upper()} {url} ({name}) crashed ({response.status_code}) for {persona}")
-    assert walked > 400
+    assert walked > 1500
     assert not leaks, "\n".join(leaks)
 
 
 def test_the_allow_list_still_matches_the_urls():
     names = {name for _, name in every_endpoint()}
+    assert names >= TOKEN_ONLY
     stale = {entry for entry in ALLOWED if entry[2] not in names}
     assert stale == set()

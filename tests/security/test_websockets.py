@@ -123,3 +123,23 @@ def test_a_reviewer_receives_events_sent_to_them_and_only_them(reviewer, other_r
         return event
 
     assert async_to_sync(run)() == {"type": "lease.ended"}
+
+
+def test_every_routed_websocket_consumer_derives_from_verified_consumer():
+    """One check on every websocket door: a consumer added later without it fails here."""
+    from django.urls import URLPattern, URLResolver
+
+    from reviewportal.accounts.websocket import VerifiedConsumer
+    from reviewportal.asgi import websocket_urlpatterns
+
+    def consumers(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from consumers(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield str(pattern.pattern), getattr(pattern.callback, "consumer_class", None)
+
+    routed = list(consumers(websocket_urlpatterns))
+    assert len(routed) >= 2
+    unguarded = [route for route, consumer in routed if not (consumer and issubclass(consumer, VerifiedConsumer))]
+    assert unguarded == []
