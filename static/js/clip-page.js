@@ -613,7 +613,7 @@ function withdrawn(clipId, reason) {
   leaseClock.stop("Withdrawn");
   editor.dataset.lease = "withdrawn";
   say(
-    "This clip was withdrawn: the person recorded opted out or asked for deletion, or it expired. " +
+    "This clip was withdrawn: the person recorded opted out or asked for deletion, or a supervisor moved it. " +
       "Press Ctrl+Enter for the next clip.",
     "error",
   );

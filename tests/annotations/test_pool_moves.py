@@ -53,7 +53,9 @@ def test_a_clip_moved_away_from_its_holder_is_taken_from_them_at_once(
     response = move(signed_in(supervisor), "sensitive", [clip])
 
     assert response.json()["withdrawn"] == [str(clip.public_id)]
-    assert holder.get(f"/api/v1/clips/{clip.public_id}").status_code == 404
+    # The former holder is told the clip was taken away (410), as for an opt-out; nobody else learns anything.
+    gone = holder.get(f"/api/v1/clips/{clip.public_id}")
+    assert (gone.status_code, gone.json()["reason"]) == (410, "withdrawn")
     assert Lease.objects.get(clip=clip).outcome == LeaseOutcome.WITHDRAWN
     assert not ClipUserObjectPermission.objects.filter(content_object=clip).exists()
     assert Clip.objects.get(pk=clip.pk).status == "queued"

@@ -15,6 +15,7 @@ export class LeaseClock {
     this.lease = null;
     this.lastActivity = Date.now();
     this.renewing = false;
+    this.renewedAt = 0;
     for (const type of ["keydown", "pointerdown", "input"]) {
       document.addEventListener(type, () => this.activity(), { capture: true, passive: true });
     }
@@ -43,7 +44,9 @@ export class LeaseClock {
 
   activity() {
     this.lastActivity = Date.now();
-    if (this.lease && this.remainingMs() < 60000) this.renew();
+    // One renewal for a burst of keys (Alt+T is two keydowns), not one per key.
+    const recently = Date.now() - this.renewedAt < this.activeWindowMs;
+    if (this.lease && this.remainingMs() < 60000 && !recently) this.renew();
   }
 
   tick() {
@@ -71,6 +74,7 @@ export class LeaseClock {
   async renew() {
     if (this.renewing || !this.lease) return;
     this.renewing = true;
+    this.renewedAt = Date.now();
     const lease = this.lease;
     try {
       const { status, data } = await api("POST", `/api/v1/leases/${lease.id}/renew`);
