@@ -190,9 +190,21 @@ function togglePlay() {
   else surfer.play().catch(() => say("The audio could not start; press Play again.", "error"));
 }
 
+/**
+ * Move the cursor. wavesurfer.js keeps a seek asked for while the element is still seeking as
+ * "pending", and drops it when the earlier seek's `seeking` event arrives: J pressed twice quickly
+ * moved back once. The element itself takes a new seek at any time, so it gets it too.
+ */
+function setTime(seconds) {
+  surfer.setTime(seconds);
+  if (player.readyState >= HTMLMediaElement.HAVE_METADATA && player.currentTime !== seconds) {
+    player.currentTime = seconds;
+  }
+}
+
 function seekBy(seconds) {
   const duration = current.clip.duration_ms / 1000;
-  surfer.setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
+  setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
 }
 
 function playRegion(region) {
@@ -230,7 +242,7 @@ surfer.on("timeupdate", (seconds) => {
   updateTime();
   const selected = segments.selected;
   if (loopSegment && selected && surfer.isPlaying() && seconds >= selected.region.end) {
-    surfer.setTime(selected.region.start);
+    setTime(selected.region.start);
   }
 });
 surfer.on("play", () => ($("play").textContent = "Pause"));
@@ -616,7 +628,7 @@ bindKeys(
     forward_long: () => seekBy(5),
     slower: () => setSpeed(speedIndex() - 1),
     faster: () => setSpeed(speedIndex() + 1),
-    to_start: () => surfer.setTime(0),
+    to_start: () => setTime(0),
     add_segment: () => segments.addAt(surfer.getCurrentTime()),
     next_segment: () => segments.step(1),
     previous_segment: () => segments.step(-1),
