@@ -56,7 +56,7 @@ KEYMAP = (
     Binding("false_wake", "False wake: tag, submit & next", ("Ctrl+Shift+Enter", "Alt+W", "W")),
     Binding("skip", "Skip, with a reason", ("Alt+S", "S")),
     Binding("escalate", "Escalate (distress)", ("Alt+X", "X")),
-    Binding("help", "Show / hide these keys", ("Shift+Slash",)),
+    Binding("help", "Show / hide these keys", ("Alt+Shift+Slash", "Shift+Slash")),
 )
 # Shown together on one line of the help.
 HELP_MERGED = {"zoom_out": "zoom_in"}
