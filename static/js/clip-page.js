@@ -39,7 +39,7 @@ let current = null; // {clip, lease, version, linkAt}
 let next = null; // {clip, lease, linkAt} claimed ahead, "empty", or null (not asked yet)
 let prefetchTimer = null;
 let submitting = false;
-let loopSegment = false;
+let looping = false; // Loop replays the Shift+drag selection, or else the selected segment
 let conflictCurrent = null;
 
 // --- Status line --------------------------------------------------------------------------------
@@ -91,11 +91,13 @@ const autosave = new Autosave({
 
 const segments = new Segments({
   regions: waveform.regions,
+  container: $("waveform"),
   list: $("segments"),
   empty: $("segments-empty"),
   tags: config.tags,
   onChange: () => autosave.changed(),
   onPlay: (region) => playRegion(region),
+  onSelection: (region) => looping && playFrom(region.start),
   getDuration: () => (current ? current.clip.duration_ms / 1000 : 0),
 });
 
@@ -207,9 +209,17 @@ function seekBy(seconds) {
   setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
 }
 
+function playFrom(seconds) {
+  surfer.play(seconds).catch(() => say("The audio could not start; press Play again.", "error"));
+}
+
 function playRegion(region) {
-  if (loopSegment) surfer.play(region.start);
+  if (looping) playFrom(region.start);
   else region.play(true);
+}
+
+function loopTarget() {
+  return segments.selection || segments.selected?.region || null;
 }
 
 function setSpeed(index) {
@@ -232,18 +242,24 @@ for (const speed of config.speeds) {
 $("speed").value = "1";
 $("speed").addEventListener("change", () => setSpeed(speedIndex()));
 
+/** Loop on replays the target from its start; loop off lets go of the selection (it is only for looping). */
 function toggleLoop() {
-  loopSegment = !loopSegment;
-  $("loop").setAttribute("aria-pressed", String(loopSegment));
-  if (loopSegment && segments.selected) playRegion(segments.selected.region);
+  looping = !looping;
+  $("loop").setAttribute("aria-pressed", String(looping));
+  const target = loopTarget();
+  if (looping && target) playFrom(target.start);
+  if (!looping) segments.clearSelection();
 }
 
 surfer.on("timeupdate", (seconds) => {
   updateTime();
-  const selected = segments.selected;
-  if (loopSegment && selected && surfer.isPlaying() && seconds >= selected.region.end) {
-    setTime(selected.region.start);
-  }
+  const target = loopTarget();
+  if (looping && target && surfer.isPlaying() && seconds >= target.end) setTime(target.start);
+});
+// A target that ends with the clip: the media ends (and pauses) before a timeupdate passes its end.
+surfer.on("finish", () => {
+  const target = loopTarget();
+  if (looping && target) playFrom(target.start);
 });
 surfer.on("play", () => ($("play").textContent = "Pause"));
 surfer.on("pause", () => {
