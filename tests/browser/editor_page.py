@@ -3,6 +3,8 @@
 Every wait here is on a condition in the page, never a fixed sleep: the machine may be slow.
 """
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.browser.test_editor_paths import start
 
 AUDIO = "document.querySelector('audio[data-current]')"
@@ -57,7 +59,20 @@ def wait_for_time(page, seconds: float, *, tolerance: float = 0.05) -> None:
 
 
 def wait_playing_past(page, seconds: float) -> None:
-    page.wait_for_function(f"() => !{AUDIO}.paused && {AUDIO}.currentTime > {seconds}")
+    """Wait until the audio plays beyond `seconds`; playing needs the server's audio bytes, so wait longer."""
+    try:
+        page.wait_for_function(f"() => !{AUDIO}.paused && {AUDIO}.currentTime > {seconds}", timeout=20000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"not playing past {seconds} s: {media_state(page)}") from None
+
+
+def media_state(page) -> dict:
+    """What the audio element was doing, and what the page said, for a failure's message."""
+    return page.evaluate(
+        f"""(a => ({{time: a.currentTime, paused: a.paused, seeking: a.seeking, ready: a.readyState,
+              network: a.networkState, error: a.error && a.error.code,
+              notice: document.getElementById('notice').textContent}}))({AUDIO})"""
+    )
 
 
 def wait_paused(page) -> None:
