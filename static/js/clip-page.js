@@ -41,6 +41,7 @@ let prefetchTimer = null;
 let submitting = false;
 let looping = false; // Loop replays the Shift+drag selection, or else the selected segment
 let conflictCurrent = null;
+let queuedSeek = null; // seconds: a cursor move waiting for the seek under way
 
 // --- Status line --------------------------------------------------------------------------------
 
@@ -193,27 +194,37 @@ function togglePlay() {
 }
 
 /**
- * Move the cursor. wavesurfer.js keeps a seek asked for while the element is still seeking as
- * "pending", and drops it when the earlier seek's `seeking` event arrives: J pressed twice quickly
- * moved back once. The element itself takes a new seek at any time, so it gets it too.
+ * Move the cursor; a move asked for while the element is still seeking waits for that seek.
+ * wavesurfer.js parks such a seek as "pending" and drops it when the earlier seek's `seeking`
+ * event arrives (J pressed twice quickly moved back once), and setting the element's time in the
+ * middle of a seek now and again leaves Chromium "seeking" for good with the network idle.
  */
 function setTime(seconds) {
-  surfer.setTime(seconds);
-  if (player.readyState >= HTMLMediaElement.HAVE_METADATA && player.currentTime !== seconds) {
-    player.currentTime = seconds;
+  if (player.seeking) {
+    queuedSeek = seconds;
+    return;
   }
+  queuedSeek = null;
+  surfer.setTime(seconds);
+}
+
+/** Where the cursor is, or will be once the seek under way and the one queued behind it are done. */
+function position() {
+  return queuedSeek ?? surfer.getCurrentTime();
 }
 
 function seekBy(seconds) {
   const duration = current.clip.duration_ms / 1000;
-  setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
+  setTime(Math.max(0, Math.min(duration, position() + seconds)));
 }
 
 function playFrom(seconds) {
+  queuedSeek = null;
   surfer.play(seconds).catch(() => say("The audio could not start; press Play again.", "error"));
 }
 
 function playRegion(region) {
+  queuedSeek = null;
   if (looping) playFrom(region.start);
   else region.play(true);
 }
@@ -277,6 +288,12 @@ for (const element of players) {
     if (element === player && editor.dataset.audio !== "ready") editor.dataset.audio = "metadata";
   });
   element.addEventListener("canplay", () => element === player && playable());
+  element.addEventListener("seeked", () => {
+    if (element !== player || queuedSeek === null) return;
+    const seconds = queuedSeek;
+    queuedSeek = null;
+    surfer.setTime(seconds);
+  });
   element.addEventListener("error", () => element === player && audioFailed());
 }
 
@@ -284,7 +301,7 @@ $("play").addEventListener("click", togglePlay);
 $("zoom-in").addEventListener("click", () => waveform.zoom(1));
 $("zoom-out").addEventListener("click", () => waveform.zoom(-1));
 $("loop").addEventListener("click", toggleLoop);
-$("add-segment").addEventListener("click", () => segments.addAt(surfer.getCurrentTime()));
+$("add-segment").addEventListener("click", () => segments.addAt(position()));
 
 // Audio links live minutes. When one has expired (the media element fails on its next request),
 // ask for a fresh one and carry on from the same place.
@@ -327,6 +344,7 @@ async function refreshAudioLink() {
 /** Show a clip; `loaded` is the spare audio element if it is already loading this clip's audio. */
 async function show(clip, lease, loaded = null) {
   surfer.pause();
+  queuedSeek = null;
   clearTimeout(prefetchTimer);
   autosave.reset();
   current = { clip, lease, version: clip.version, linkAt: Date.now() };
@@ -645,7 +663,7 @@ bindKeys(
     slower: () => setSpeed(speedIndex() - 1),
     faster: () => setSpeed(speedIndex() + 1),
     to_start: () => setTime(0),
-    add_segment: () => segments.addAt(surfer.getCurrentTime()),
+    add_segment: () => segments.addAt(position()),
     next_segment: () => segments.step(1),
     previous_segment: () => segments.step(-1),
     delete_segment: () => segments.removeSelected(),

@@ -48,6 +48,23 @@ def test_seek_keys_move_one_and_a_half_seconds_and_five_with_shift(page, reviewe
     assert_nothing_leaked(page)
 
 
+def test_keys_pressed_faster_than_the_audio_seeks_all_count_and_never_stall_it(page, reviewer, make_clips):
+    """Issue 5 audit: wavesurfer.js dropped a seek asked for mid-seek (J J moved back once), and
+    setting the element's time mid-seek now and again left Chromium seeking for good."""
+    make_clips(1, seconds=SECONDS)
+    open_editor(page, reviewer)
+    page.focus("#waveform")
+    there = ("Shift+KeyL", "KeyL", "KeyJ", "Shift+KeyJ", "KeyL")  # 5, 6.5, 5, 0, 1.5
+    for expected, keys in [(0.0, (*there, "Digit0")), (3.0, (*there, "KeyL"))] * 12:
+        for key in keys:
+            page.keyboard.press(key)
+        page.wait_for_function(
+            f"() => {{ const a = {AUDIO}; return !a.seeking && a.readyState >= 2 && a.currentTime === {expected}; }}"
+        )
+    assert page.inner_text("#time").startswith("0:03.0 /")
+    assert_nothing_leaked(page)
+
+
 def test_ctrl_space_plays_and_pauses_everywhere_and_the_help_shows_and_hides(page, reviewer, make_clips):
     make_clips(1, seconds=SECONDS)
     open_editor(page, reviewer)
