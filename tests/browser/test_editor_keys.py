@@ -8,9 +8,11 @@ import pytest
 
 from tests.browser.editor_page import (
     AUDIO,
+    RECORD_PLAYBACK,
     audio,
     keymap,
     open_editor,
+    playback_since_first_seek,
     playwright_key,
     wait_for_time,
     wait_paused,
@@ -104,11 +106,14 @@ def test_down_and_up_select_the_next_and_previous_segment_and_play_it(page, revi
     page.focus("#waveform")
 
     for key, index, start_at in [("ArrowUp", 0, 1.5), ("ArrowDown", 1, 6.5), ("ArrowUp", 0, 1.5)]:
+        page.evaluate(RECORD_PLAYBACK)
         page.keyboard.press(key)
         page.wait_for_selector(f"#segments li.segment.selected[data-index='{index}']")
-        wait_playing_past(page, start_at)
-        assert audio(page)["time"] < start_at + 2  # it plays that segment
-        page.wait_for_function(f"() => {AUDIO}.paused && {AUDIO}.currentTime >= {start_at + 1.8}")  # to its end
+        # It plays that segment from its start, and stops at its end.
+        page.wait_for_function(f"() => {AUDIO}.paused && Math.abs({AUDIO}.currentTime - {start_at + 2}) < 0.3")
+        seeks, times = playback_since_first_seek(page)
+        assert seeks[0] == pytest.approx(start_at, abs=0.05), seeks
+        assert times and start_at - 0.05 < min(times) and max(times) < start_at + 2.3, times
     assert page.locator("#segments li.segment.selected").count() == 1
     assert_nothing_leaked(page)
 
@@ -212,9 +217,9 @@ def test_the_alt_keys_work_while_typing(page, reviewer, make_clips):
     page.keyboard.press("Escape")
     wait_paused(page)
     page.keyboard.press("Alt+Digit0")
-    page.keyboard.press("Alt+ArrowDown")
-    wait_playing_past(page, 0.1)
-    page.keyboard.press("Escape")
+    page.keyboard.press("Alt+ArrowDown")  # the segment plays (2 s, then it stops)
+    page.wait_for_function(f"() => {AUDIO}.currentTime > 0.1")
+    page.evaluate(f"{AUDIO}.pause()")
     page.keyboard.press("Alt+Delete")
     page.wait_for_selector("#segments-empty:not([hidden])")
     assert page.input_value("#transcript") == text
