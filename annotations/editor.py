@@ -48,7 +48,7 @@ KEYMAP = (
     Binding("next_segment", "Next segment (plays it)", ("Alt+Down", "Down")),
     Binding("previous_segment", "Previous segment (plays it)", ("Alt+Up", "Up")),
     Binding("delete_segment", "Delete selected segment", ("Alt+Delete", "Delete")),
-    Binding("loop", "Loop selected segment", ("Alt+R", "R")),
+    Binding("loop", "Loop selection / segment", ("Alt+R", "R")),
     Binding("zoom_in", "Zoom in / out", ("Alt+Equal", "Equal")),
     Binding("zoom_out", "Zoom out", ("Alt+Minus", "Minus")),
     Binding("focus_transcript", "Go to the transcript", ("Alt+T", "T")),
@@ -56,7 +56,7 @@ KEYMAP = (
     Binding("false_wake", "False wake: tag, submit & next", ("Ctrl+Shift+Enter", "Alt+W", "W")),
     Binding("skip", "Skip, with a reason", ("Alt+S", "S")),
     Binding("escalate", "Escalate (distress)", ("Alt+X", "X")),
-    Binding("help", "Show / hide these keys", ("Shift+Slash",)),
+    Binding("help", "Show / hide these keys", ("Alt+Shift+Slash", "Shift+Slash")),
 )
 # Shown together on one line of the help.
 HELP_MERGED = {"zoom_out": "zoom_in"}

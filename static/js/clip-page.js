@@ -38,8 +38,9 @@ let current = null; // {clip, lease, version, linkAt}
 let next = null; // {clip, lease, linkAt} claimed ahead, "empty", or null (not asked yet)
 let prefetchTimer = null;
 let submitting = false;
-let loopSegment = false;
+let looping = false; // Loop replays the Shift+drag selection, or else the selected segment
 let conflictCurrent = null;
+let queuedSeek = null; // seconds: a cursor move waiting for the seek under way
 
 // --- Status line --------------------------------------------------------------------------------
 
@@ -90,11 +91,13 @@ const autosave = new Autosave({
 
 const segments = new Segments({
   regions: waveform.regions,
+  container: $("waveform"),
   list: $("segments"),
   empty: $("segments-empty"),
   tags: config.tags,
   onChange: () => autosave.changed(),
   onPlay: (region) => playRegion(region),
+  onSelection: (region) => looping && playFrom(region.start),
   getDuration: () => (current ? current.clip.duration_ms / 1000 : 0),
 });
 
@@ -193,14 +196,44 @@ function togglePlay() {
   else surfer.play().catch(() => say("The audio could not start; press Play again.", "error"));
 }
 
+/**
+ * Move the cursor; a move asked for while the element is still seeking waits for that seek.
+ * wavesurfer.js parks such a seek as "pending" and drops it when the earlier seek's `seeking`
+ * event arrives (J pressed twice quickly moved back once), and setting the element's time in the
+ * middle of a seek now and again leaves Chromium "seeking" for good with the network idle.
+ */
+function setTime(seconds) {
+  if (player.seeking) {
+    queuedSeek = seconds;
+    return;
+  }
+  queuedSeek = null;
+  surfer.setTime(seconds);
+}
+
+/** Where the cursor is, or will be once the seek under way and the one queued behind it are done. */
+function position() {
+  return queuedSeek ?? surfer.getCurrentTime();
+}
+
 function seekBy(seconds) {
   const duration = current.clip.duration_ms / 1000;
-  surfer.setTime(Math.max(0, Math.min(duration, surfer.getCurrentTime() + seconds)));
+  setTime(Math.max(0, Math.min(duration, position() + seconds)));
+}
+
+function playFrom(seconds) {
+  queuedSeek = null;
+  surfer.play(seconds).catch(() => say("The audio could not start; press Play again.", "error"));
 }
 
 function playRegion(region) {
-  if (loopSegment) surfer.play(region.start);
+  queuedSeek = null;
+  if (looping) playFrom(region.start);
   else region.play(true);
+}
+
+function loopTarget() {
+  return segments.selection || segments.selected?.region || null;
 }
 
 function setSpeed(index) {
@@ -223,18 +256,24 @@ for (const speed of config.speeds) {
 $("speed").value = "1";
 $("speed").addEventListener("change", () => setSpeed(speedIndex()));
 
+/** Loop on replays the target from its start; loop off lets go of the selection (it is only for looping). */
 function toggleLoop() {
-  loopSegment = !loopSegment;
-  $("loop").setAttribute("aria-pressed", String(loopSegment));
-  if (loopSegment && segments.selected) playRegion(segments.selected.region);
+  looping = !looping;
+  $("loop").setAttribute("aria-pressed", String(looping));
+  const target = loopTarget();
+  if (looping && target) playFrom(target.start);
+  if (!looping) segments.clearSelection();
 }
 
 surfer.on("timeupdate", (seconds) => {
   updateTime();
-  const selected = segments.selected;
-  if (loopSegment && selected && surfer.isPlaying() && seconds >= selected.region.end) {
-    surfer.setTime(selected.region.start);
-  }
+  const target = loopTarget();
+  if (looping && target && surfer.isPlaying() && seconds >= target.end) setTime(target.start);
+});
+// A target that ends with the clip: the media ends (and pauses) before a timeupdate passes its end.
+surfer.on("finish", () => {
+  const target = loopTarget();
+  if (looping && target) playFrom(target.start);
 });
 surfer.on("play", () => ($("play").textContent = "Pause"));
 surfer.on("pause", () => {
@@ -252,6 +291,12 @@ for (const element of players) {
     if (element === player && editor.dataset.audio !== "ready") editor.dataset.audio = "metadata";
   });
   element.addEventListener("canplay", () => element === player && playable());
+  element.addEventListener("seeked", () => {
+    if (element !== player || queuedSeek === null) return;
+    const seconds = queuedSeek;
+    queuedSeek = null;
+    surfer.setTime(seconds);
+  });
   element.addEventListener("error", () => element === player && audioFailed());
 }
 
@@ -259,7 +304,7 @@ $("play").addEventListener("click", togglePlay);
 $("zoom-in").addEventListener("click", () => waveform.zoom(1));
 $("zoom-out").addEventListener("click", () => waveform.zoom(-1));
 $("loop").addEventListener("click", toggleLoop);
-$("add-segment").addEventListener("click", () => segments.addAt(surfer.getCurrentTime()));
+$("add-segment").addEventListener("click", () => segments.addAt(position()));
 
 // Audio links live minutes. When one has expired (the media element fails on its next request),
 // ask for a fresh one and carry on from the same place.
@@ -303,6 +348,7 @@ async function refreshAudioLink() {
 /** Show a clip; `loaded` is the spare audio element if it is already loading this clip's audio. */
 async function show(clip, lease, loaded = null) {
   surfer.pause();
+  queuedSeek = null;
   clearTimeout(prefetchTimer);
   autosave.reset();
   current = { clip, lease, version: clip.version, linkAt: Date.now() };
@@ -644,8 +690,8 @@ bindKeys(
     forward_long: () => seekBy(5),
     slower: () => setSpeed(speedIndex() - 1),
     faster: () => setSpeed(speedIndex() + 1),
-    to_start: () => surfer.setTime(0),
-    add_segment: () => segments.addAt(surfer.getCurrentTime()),
+    to_start: () => setTime(0),
+    add_segment: () => segments.addAt(position()),
     next_segment: () => segments.step(1),
     previous_segment: () => segments.step(-1),
     delete_segment: () => segments.removeSelected(),

@@ -82,3 +82,36 @@ def test_the_lease_is_renewed_for_an_active_reviewer_and_not_for_an_idle_tab(pag
         assert "lease on this clip ended" in page.inner_text("#notice")
     finally:
         editor.ACTIVE_WINDOW_SECONDS = window
+
+
+def test_a_conflicting_save_shows_the_other_version_and_the_reviewer_may_take_theirs(page, reviewer, make_clips):
+    [clip] = make_clips(1)
+    start(page, reviewer)
+    lease = Lease.objects.get(reviewer=reviewer, ended_at__isnull=True)
+    theirs = [{"start_ms": 200, "end_ms": 900, "text": "set", "speaker": "", "tags": ["music"]}]
+    services.transcript_save(lease=lease, text="from another tab", segments=theirs, tags=["music"], base_version=0)
+
+    page.keyboard.type(" please")
+    page.wait_for_selector("#conflict:not([hidden])")
+    page.click("#conflict-take-theirs")
+
+    # The page shows their version, whole: text, segments and tags; nothing of mine is saved.
+    assert page.is_hidden("#conflict")
+    assert page.input_value("#transcript") == "from another tab"
+    assert page.input_value("#segments .seg-text") == "set"
+    assert page.is_checked("[aria-label='Segment 1: music']")
+    assert page.is_checked("#clip-tags input[value=music]")
+    assert page.inner_text("#save-status") == "Saved · v1"
+    assert page.evaluate("document.activeElement.id") == "transcript"
+    assert TranscriptRevision.objects.filter(clip=clip).count() == 1
+
+    # Saving goes on from theirs: the next save is version 2, made on top of version 1.
+    page.keyboard.press("End")
+    page.keyboard.type(" again")
+    page.wait_for_selector("#save-status[data-state=saved]:has-text('v2')")
+    latest = TranscriptRevision.objects.filter(clip=clip).order_by("-version").first()
+    assert (latest.version, latest.text, latest.tags) == (2, "from another tab again", ["music"])
+    [segment] = latest.segments
+    assert (segment["start_ms"], segment["end_ms"], segment["text"], segment["tags"]) == (200, 900, "set", ["music"])
+    assert page.is_hidden("#conflict")
+    assert_nothing_leaked(page, expected_statuses=(409,))

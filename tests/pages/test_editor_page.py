@@ -91,10 +91,16 @@ def test_no_key_is_bound_to_two_actions():
     assert len(keys) == len(set(keys))
 
 
-def test_letter_keys_also_work_with_alt_so_they_can_be_used_while_typing():
+PUNCTUATION = {"Comma", "Period", "Equal", "Minus", "Slash"}
+
+
+def test_keys_that_type_also_work_with_alt_so_they_can_be_used_while_typing():
+    """Letters, digits and punctuation, with or without Shift (issue 5: "?" had no Alt twin)."""
     for binding in KEYMAP:
-        plain = [k for k in binding.keys if "+" not in k and len(k) == 1 and k.isalnum()]
-        for key in plain:
+        for key in binding.keys:
+            *modifiers, name = key.split("+")
+            if set(modifiers) - {"Shift"} or not ((len(name) == 1 and name.isalnum()) or name in PUNCTUATION):
+                continue
             assert f"Alt+{key}" in binding.keys, (binding.action, key)
 
 

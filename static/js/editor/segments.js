@@ -1,8 +1,11 @@
 // Segments: regions on the waveform and rows in the list, kept in step. Each has its own text and
 // tags. They never overlap and stay inside the clip (the server refuses anything else).
+// A Shift+drag marks a selection instead: one region to loop, never a segment, never saved.
 
 const COLOR = "rgba(31, 95, 191, 0.18)";
 const SELECTED_COLOR = "rgba(224, 138, 0, 0.30)";
+const SELECTION_COLOR = "rgba(29, 122, 70, 0.25)";
+const SELECTION_ID = "loop-selection";
 const MIN_SECONDS = 0.1;
 const NEW_SEGMENT_SECONDS = 2;
 
@@ -14,27 +17,51 @@ export function formatTime(seconds) {
 }
 
 export class Segments {
-  constructor({ regions, list, empty, tags, onChange, onPlay, getDuration }) {
+  constructor({ regions, container, list, empty, tags, onChange, onPlay, onSelection, getDuration }) {
     this.regions = regions;
     this.list = list;
     this.empty = empty;
     this.tags = tags;
     this.onChange = onChange;
     this.onPlay = onPlay;
+    this.onSelection = onSelection;
     this.getDuration = getDuration;
     this.items = []; // {region, text, speaker, tags: Set}, in time order
     this.selected = null;
+    this.selection = null; // the Shift+drag region, if any
     this.adding = false;
+    this.shiftDrag = false;
 
+    // The drag's first pointerdown says what it makes; the region only exists once it ends.
+    container.addEventListener("pointerdown", (event) => (this.shiftDrag = event.shiftKey), true);
     regions.enableDragSelection({ color: COLOR });
     regions.on("region-created", (region) => {
-      if (!this.adding) this.adopt(region, { text: "", speaker: "", tags: [] }, { focus: true });
+      if (this.adding) return;
+      if (this.shiftDrag) this.setSelection(region);
+      else this.adopt(region, { text: "", speaker: "", tags: [] }, { focus: true });
     });
     regions.on("region-updated", (region) => this.moved(region));
     regions.on("region-clicked", (region, event) => {
+      const item = this.find(region);
+      if (!item) return; // a click in the selection seeks, as anywhere on the waveform
       event.stopPropagation();
-      this.select(this.find(region));
+      this.select(item);
     });
+  }
+
+  /** The Shift+drag region becomes the one selection (replacing any earlier one). */
+  setSelection(region) {
+    this.clearSelection();
+    region.setOptions({ color: SELECTION_COLOR, id: SELECTION_ID });
+    this.selection = region;
+    this.onSelection?.(region);
+  }
+
+  clearSelection() {
+    if (!this.selection) return;
+    const region = this.selection;
+    this.selection = null;
+    region.remove();
   }
 
   find(region) {
@@ -45,6 +72,7 @@ export class Segments {
   load(segments) {
     this.adding = true;
     this.regions.clearRegions();
+    this.selection = null;
     this.items = segments.map((segment) => ({
       region: this.regions.addRegion({ start: segment.start_ms / 1000, end: segment.end_ms / 1000, color: COLOR }),
       text: segment.text,
@@ -131,7 +159,9 @@ export class Segments {
     this.items.sort((a, b) => a.region.start - b.region.start);
   }
 
+  /** Select a segment (a picked segment is what Loop replays from now on: the selection goes). */
   select(item, { focus = false, play = false } = {}) {
+    if (item) this.clearSelection();
     if (this.selected && this.selected !== item) this.selected.region.setOptions({ color: COLOR });
     this.selected = item;
     if (item) item.region.setOptions({ color: SELECTED_COLOR });

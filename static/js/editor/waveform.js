@@ -5,7 +5,9 @@ import WaveSurfer from "../../vendor/wavesurfer/wavesurfer.esm.js";
 import RegionsPlugin from "../../vendor/wavesurfer/plugins/regions.esm.js";
 import TimelinePlugin from "../../vendor/wavesurfer/plugins/timeline.esm.js";
 
-const ZOOM_STEPS = [0, 50, 100, 200, 400]; // pixels a second; 0 fits the clip to the width
+// Times the width at which the whole clip fits. Relative, not fixed pixels a second: a 2 s clip
+// already gets about 400 px a second when fitted, so fixed steps below that changed nothing.
+const ZOOM_FACTORS = [1, 2, 4, 8, 16];
 
 /** int8 min/max pairs, base64, to floats in -1..1 (see annotations/peaks.py). */
 export function decodePeaks(peaks) {
@@ -20,6 +22,7 @@ export function decodePeaks(peaks) {
 
 export class Waveform {
   constructor({ container, media, styleNonce }) {
+    this.container = container;
     this.media = media;
     this.zoomIndex = 0;
     this.regions = RegionsPlugin.create();
@@ -47,7 +50,7 @@ export class Waveform {
   async show(clip, audioUrl) {
     const drawn = new Promise((resolve) => this.surfer.once("redrawcomplete", resolve));
     this.regions.clearRegions();
-    this.zoomIndex = 0;
+    this.resetZoom();
     await this.surfer.load("", [decodePeaks(clip.peaks)], clip.duration_ms / 1000);
     await drawn;
     this.media.src = audioUrl;
@@ -62,14 +65,23 @@ export class Waveform {
     this.surfer.setMediaElement(media);
     const drawn = new Promise((resolve) => this.surfer.once("redrawcomplete", resolve));
     this.regions.clearRegions();
-    this.zoomIndex = 0;
+    this.resetZoom();
     // The same URL as the element's source: wavesurfer leaves the loading element alone.
     await this.surfer.load(audioUrl, [decodePeaks(clip.peaks)], clip.duration_ms / 1000);
     await drawn;
   }
 
+  /** The next clip is drawn fitted: the renderer reads `options` when it draws (no redraw here). */
+  resetZoom() {
+    this.zoomIndex = 0;
+    this.surfer.options.minPxPerSec = 0;
+  }
+
   zoom(step) {
-    this.zoomIndex = Math.max(0, Math.min(ZOOM_STEPS.length - 1, this.zoomIndex + step));
-    this.surfer.zoom(ZOOM_STEPS[this.zoomIndex]);
+    const duration = this.surfer.getDuration();
+    if (!duration) return;
+    this.zoomIndex = Math.max(0, Math.min(ZOOM_FACTORS.length - 1, this.zoomIndex + step));
+    const fitted = this.container.clientWidth / duration;
+    this.surfer.zoom(this.zoomIndex === 0 ? 0 : fitted * ZOOM_FACTORS[this.zoomIndex]);
   }
 }
