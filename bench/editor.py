@@ -20,6 +20,15 @@ apart. Volume limits are off (a person does not do 50 clips a minute) and so is 
 rule (playing 50 clips through would measure nothing but the clips' length); nothing else is.
 """
 
+import sys
+from pathlib import Path
+
+# Run as `python bench/editor.py`, Python puts bench/ first on sys.path, where bench/queue.py
+# would shadow the standard library's `queue` (which concurrent.futures imports). Put the
+# repository root there instead, before anything else is imported.
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 import argparse
 import json
 import os
@@ -28,11 +37,9 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
