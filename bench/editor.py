@@ -90,7 +90,9 @@ def prepare(env: dict, var_dir: Path, clips: int) -> str:
     demo = [entry for entry in demo if not entry["human_review_opt_out"]]
     manifest = var_dir / "manifest.jsonl"
     with manifest.open("w") as out:
-        for i in range(clips + 2):
+        # A margin of spare clips: the queue holds back "possible distress" clips past the
+        # per-shift cap (DISTRESS_CLIPS_PER_SHIFT), and the last submit needs a next clip too.
+        for i in range(clips + 12):
             entry = dict(demo[i % len(demo)])
             entry["source_id"] = f"bench-{i:04d}"
             entry["audio"] = str(ROOT / "demo" / entry["audio"])
