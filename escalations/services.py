@@ -150,6 +150,11 @@ def escalation_open(
     now = timezone.now()
     severity = workflow.severity_for(category)
     with transaction.atomic():
+        # Under the clip's row lock, which a purge, an opt-out or a deletion also takes: a clip
+        # withdrawn between the reviewer's access check and this flag is not brought back.
+        locked = Clip.objects.select_for_update(no_key=True).get(pk=clip.pk)
+        if locked.status == ClipStatus.PURGED:
+            raise CaseConflict("This clip was withdrawn (the person recorded opted out or asked for deletion)")
         Clip.objects.filter(pk=clip.pk).update(status=ClipStatus.ESCALATED)
         if lease is not None:
             locked_lease = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)

@@ -7,9 +7,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from annotations import privacy
+from annotations import services as annotation_services
 from annotations.models import Clip, ClipGroupObjectPermission, ClipStatus, ClipUserObjectPermission, Lease
 from escalations import holds, services
-from escalations.models import EscalationEvent, State
+from escalations.models import Escalation, EscalationEvent, State
 from reviewportal.audit.models import AccessEvent, Action
 from tests.conftest import signed_in
 
@@ -197,3 +199,17 @@ def test_new_cases_spread_across_supervisors_on_duty(
 
     owners = set(EscalationEvent.objects.values_list("owner__username", flat=True))
     assert owners == {"sana", "sven"}
+
+
+def test_a_clip_withdrawn_between_the_access_check_and_the_flag_is_not_brought_back(reviewer, make_clips):
+    [clip] = make_clips(1)  # recorded from account ACCT-TEST-0001 (tests.audio_files.metadata)
+    lease = annotation_services.lease_claim(reviewer=reviewer)
+    privacy.account_opt_out(account_id="ACCT-TEST-0001", via="test")  # lands after the view's check
+
+    with pytest.raises(services.CaseConflict, match="withdrawn"):
+        services.escalation_open(
+            clip=clip, lease=lease, raised_by=reviewer, category="other_distress", start_ms=0, end_ms=100
+        )
+
+    assert Clip.objects.get(pk=clip.pk).status == ClipStatus.PURGED
+    assert not Escalation.objects.exists()
