@@ -4,12 +4,29 @@ Services send to the group `reviewer_events_group(user_id)` after their transact
 the page shows why the clip went away (expired, withdrawn) instead of failing on the next save.
 """
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
 from reviewportal.accounts.roles import REVIEWERS
 from reviewportal.accounts.websocket import VerifiedConsumer
 
 
 def reviewer_events_group(user_id: int) -> str:
     return f"reviewer.{user_id}"
+
+
+def tell_reviewer_on_commit(reviewer_id: int, event: dict) -> None:
+    """After the commit, tell the reviewer's open pages what changed (a lease of theirs ended, and why)."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": event}
+            )
+
+    transaction.on_commit(send)
 
 
 class ReviewerEventsConsumer(VerifiedConsumer):

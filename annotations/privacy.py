@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotations import identity
-from annotations.consumers import reviewer_events_group
+from annotations.consumers import tell_reviewer_on_commit
 from annotations.grants import revoke_every_grant, revoke_lease_access
 from annotations.models import (
     Clip,
@@ -69,18 +69,9 @@ def _withdraw_lease(clip: Clip, now: datetime, reason: str) -> None:
         return
     lease.end(outcome=LeaseOutcome.WITHDRAWN, reason="", now=now)
     revoke_lease_access(lease)
-    event = {"type": "lease.withdrawn", "clip": str(clip.public_id), "reason": reason}
-    group = reviewer_events_group(lease.reviewer_id)
-    transaction.on_commit(lambda: _tell(group, event))
-
-
-def _tell(group: str, event: dict) -> None:
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    layer = get_channel_layer()
-    if layer is not None:
-        async_to_sync(layer.group_send)(group, {"type": "reviewer.event", "event": event})
+    tell_reviewer_on_commit(
+        lease.reviewer_id, {"type": "lease.withdrawn", "clip": str(clip.public_id), "reason": reason}
+    )
 
 
 def _drop_audio(clip: Clip, now: datetime) -> None:

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -19,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotations import identity, queue
-from annotations.consumers import reviewer_events_group
+from annotations.consumers import tell_reviewer_on_commit
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.grants import grant_lease_access, revoke_lease_access
 from annotations.ingest import ClipMetadata, inspect_audio
@@ -344,24 +342,11 @@ def leases_return_for_break(*, reviewer, now: datetime) -> int:
         _close_lease(lease, outcome=LeaseOutcome.BREAK, now=now, clip_status=ClipStatus.QUEUED)
         detail = {"lease": lease.public_id.hex, "reason": "break"}
         trail.record(Action.LEASE_RELEASED, object_type="clip", object_id=lease.clip.public_id, detail=detail)
-        _tell_reviewer_on_commit(
+        tell_reviewer_on_commit(
             lease.reviewer_id, {"type": "lease.withdrawn", "clip": str(lease.clip.public_id), "reason": "break"}
         )
         returned += 1
     return returned
-
-
-def _tell_reviewer_on_commit(reviewer_id: int, event: dict) -> None:
-    """Tell the reviewer's open clip page, after the commit, that a lease of theirs ended."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(
-                reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": event}
-            )
-
-    transaction.on_commit(send)
 
 
 def lease_renew(*, lease: Lease) -> Lease:
@@ -527,7 +512,7 @@ def clips_move_to_pool(*, clip_ids: list[uuid.UUID], pool: ClipPool, by, reason:
             for lease in open_leases:
                 if pool.pk not in queue.reviewable_pool_ids(lease.reviewer):
                     _close_lease(lease, outcome=LeaseOutcome.WITHDRAWN, now=now, clip_status=ClipStatus.QUEUED)
-                    _tell_reviewer_on_commit(
+                    tell_reviewer_on_commit(
                         lease.reviewer_id, {"type": "lease.withdrawn", "clip": str(clip.public_id), "reason": "moved"}
                     )
                     taken = True
@@ -537,16 +522,3 @@ def clips_move_to_pool(*, clip_ids: list[uuid.UUID], pool: ClipPool, by, reason:
             if taken:
                 withdrawn.append(clip.public_id)
     return PoolMove(moved=moved, unchanged=unchanged, withdrawn=withdrawn)
-
-
-def _tell_reviewer_on_commit(reviewer_id: int, event: dict) -> None:
-    """After the commit, tell the reviewer's open pages (annotations.consumers) what changed."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(
-                reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": event}
-            )
-
-    transaction.on_commit(send)
