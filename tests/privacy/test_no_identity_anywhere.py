@@ -15,6 +15,7 @@ from guardian.shortcuts import assign_perm
 from annotations.models import ClipPool
 from tests.conftest import signed_in
 from tests.security.test_url_walk import METHODS, every_endpoint, fill
+from tests.url_walk import FILLER_KWARGS
 
 pytestmark = pytest.mark.django_db
 DEMO = Path(__file__).resolve().parents[2] / "demo" / "manifest.jsonl"
@@ -99,15 +100,7 @@ def demo_world(reviewer, other_reviewer, supervisor, django_user_model):
         "case_id": Escalation.objects.get().public_id,
         "request_id": "00000000-0000-4000-8000-000000000000",
         "user_id": reviewer.pk,
-        "object_id": "1",
-        "id": "1",
-        "pk": "1",
-        "object_pk": "1",
-        "group_id": "1",
-        "app_label": "annotations",
-        "content_type_id": "1",
-        "url": "nothing-here",
-        "pool_slug": "locale-en-us",
+        **FILLER_KWARGS,
     }
     return worker, samples, answers
 

@@ -6,6 +6,7 @@ import pytest
 
 from reviewportal.integrations.models import Scope, ServiceToken
 from tests.conftest import enrol_totp, signed_in
+from tests.url_walk import FILLER_KWARGS
 
 
 @pytest.fixture
@@ -39,15 +40,7 @@ def world(other_reviewer, reviewer, supervisor, auditor, make_clips, django_user
         "lease_id": body["lease"]["id"],
         "token": urlsplit(body["clip"]["audio_url"]).path.rsplit("/", 1)[1],
         "user_id": other_reviewer.pk,
-        "object_id": "1",
-        "id": "1",
-        "pk": "1",
-        "object_pk": "1",
-        "group_id": "1",
-        "app_label": "annotations",
-        "content_type_id": "1",
-        "url": "nothing-here",
-        "pool_slug": "locale-en-us",
+        **FILLER_KWARGS,
     }
     enrol_totp(reviewer)
     samples["_token"] = ServiceToken.issue(name="walker", scopes=list(Scope.values))[1]
