@@ -11,7 +11,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from annotations.consumers import reviewer_events_group
+from annotations.consumers import tell_reviewer_on_commit
 from escalations.models import EventKind
 
 CASE_HANDLERS_GROUP = "escalations.handlers"
@@ -76,7 +76,4 @@ def duty_changed_on_commit(supervisor, on_duty: bool) -> None:
 
 def reviewer_on_commit(reviewer_id: int, case, status: str) -> None:
     """Tell the reviewer who flagged that their case was received, acknowledged or closed."""
-    payload = {"type": f"escalation.{status}", "case": str(case.public_id)}
-    transaction.on_commit(
-        lambda: _send(reviewer_events_group(reviewer_id), {"type": "reviewer.event", "event": payload})
-    )
+    tell_reviewer_on_commit(reviewer_id, {"type": f"escalation.{status}", "case": str(case.public_id)})
