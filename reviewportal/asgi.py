@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels.
+"""ASGI entry point: HTTP through Django (one hop to a pool of threads, reviewportal.handler),
+websockets through Channels.
 
 Every consumer derives from reviewportal.accounts.websocket.VerifiedConsumer, which refuses any
 connection whose session is not signed in with both factors.
@@ -6,19 +7,21 @@ connection whose session is not signed in with both factors.
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reviewportal.settings")
-django_asgi_app = get_asgi_application()  # loads the app registry before anything imports models
+django.setup(set_prefix=False)  # loads the app registry before anything imports models
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs the app registry loaded above)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from annotations.consumers import ReviewerEventsConsumer  # noqa: E402
 from escalations.consumers import DashboardConsumer  # noqa: E402
 from reviewportal import timers  # noqa: E402
+from reviewportal.handler import ThreadPoolHTTPHandler  # noqa: E402
 
 timers.start()  # the embedded default's background work; a no-op unless RUN_TIMERS_IN_PROCESS
 
@@ -29,7 +32,7 @@ websocket_urlpatterns = [
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": ThreadPoolHTTPHandler(threads=settings.HTTP_THREADS),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

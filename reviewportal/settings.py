@@ -138,6 +138,9 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "reviewportal.urls"
 ASGI_APPLICATION = "reviewportal.asgi.application"
+# HTTP requests one server process works on at once (reviewportal.handler); more wait their turn.
+# Each may hold a database connection, so keep it below DATABASE_POOL_MAX.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "queue"
@@ -227,7 +230,7 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "reviewportal.cache.RedisCache",  # one client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "reviewportal"),
         }

@@ -1,0 +1,141 @@
+"""HTTP as the ASGI server serves it: reviewportal.asgi's handler, one hop to a pool thread per request.
+
+The rest of the suite talks to Django through its test client, which skips the ASGI layer; these
+go through the application uvicorn runs, with real sessions, CSRF, sign-in and a database.
+"""
+
+import json
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.testing import HttpCommunicator
+from django.core import signals
+from django.core.cache import cache
+
+from reviewportal.handler import ThreadPoolHTTPHandler
+from tests.conftest import signed_in
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the handler's threads have connections of their own
+
+
+def served(app, method: str, path: str, *, body: bytes = b"", headers: list | None = None) -> dict:
+    """The response the ASGI app sends for one request: status, headers (lower-cased names) and body."""
+    query = ""
+    if "?" in path:
+        path, query = path.split("?", 1)
+    headers = [*(headers or []), (b"content-length", str(len(body)).encode())]
+    communicator = HttpCommunicator(app, method, path, body=body, headers=headers)
+    communicator.scope["query_string"] = query.encode()
+    communicator.scope["client"] = ("127.0.0.1", 50123)
+    response = async_to_sync(communicator.get_response)(timeout=10)
+    response["headers"] = [(name.lower(), value) for name, value in response["headers"]]
+    return response
+
+
+def header(response: dict, name: bytes) -> list[bytes]:
+    return [value for key, value in response["headers"] if key == name]
+
+
+def session_headers(client) -> list[tuple[bytes, bytes]]:
+    """The cookie and CSRF headers a browser signed in as the test client's user would send."""
+    cookies = "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+    token = "t" * 32
+    return [
+        (b"host", b"testserver"),
+        (b"cookie", f"{cookies}; csrftoken={token}".encode()),
+        (b"x-csrftoken", token.encode()),
+        (b"content-type", b"application/json"),
+    ]
+
+
+@pytest.fixture
+def application():
+    from reviewportal.asgi import application
+
+    return application
+
+
+def test_a_page_comes_back_with_its_headers_and_cookies(application):
+    response = served(application, "GET", "/login/", headers=[(b"host", b"testserver")])
+
+    assert response["status"] == 200
+    assert b'name="username"' in response["body"]
+    assert header(response, b"x-frame-options") == [b"DENY"]
+    assert header(response, b"content-security-policy")
+    assert any(cookie.startswith(b"csrftoken=") for cookie in header(response, b"set-cookie"))
+
+
+def test_an_anonymous_api_call_is_refused_as_through_the_test_client(application):
+    response = served(application, "POST", "/api/v1/queue/claim", headers=[(b"host", b"testserver")])
+
+    assert response["status"] in {401, 403}
+
+
+def test_the_review_loop_and_a_byte_range_work_through_the_served_app(application, reviewer, make_clips):
+    make_clips(1, seconds=3)
+    headers = session_headers(signed_in(reviewer))
+
+    claimed = served(application, "POST", "/api/v1/queue/claim", headers=headers)
+    assert claimed["status"] == 200, claimed["body"]
+    clip = json.loads(claimed["body"])["clip"]
+    audio_url = urlsplit(clip["audio_url"])
+    ranged = [*headers, (b"range", b"bytes=10-109")]
+    audio = served(application, "GET", f"{audio_url.path}?{audio_url.query}", headers=ranged)
+    body = b'{"text": "hello there", "segments": [], "tags": [], "base_version": %d}' % clip["version"]
+    saved = served(application, "PUT", f"/api/v1/clips/{clip['id']}/transcript", body=body, headers=headers)
+
+    assert audio["status"] == 206
+    assert len(audio["body"]) == 100
+    assert header(audio, b"content-range")[0].startswith(b"bytes 10-109/")
+    assert header(audio, b"cache-control") == [b"no-store"]
+    assert saved["status"] == 200, saved["body"]
+    assert b'"version":1' in saved["body"].replace(b" ", b"")
+
+
+def test_the_request_starts_and_finishes_in_one_pool_thread_never_the_event_loop(application):
+    seen = []
+
+    def note(signal_name):
+        return lambda **kwargs: seen.append((signal_name, threading.current_thread().name))
+
+    started, finished = note("started"), note("finished")
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        served(application, "GET", "/login/", headers=[(b"host", b"testserver")])
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+
+    assert [name for name, _ in seen] == ["started", "finished"]
+    assert seen[0][1] == seen[1][1]
+    assert seen[0][1].startswith("http")  # the handler's pool, where connections are opened and closed
+
+
+def test_a_streamed_response_arrives_whole_in_chunks(settings):
+    # WhiteNoise answers static files with a FileResponse, which the handler streams from its thread.
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+    handler = ThreadPoolHTTPHandler(threads=2)
+    handler.chunk_size = 1024  # several chunks even for a small file
+
+    response = served(handler, "GET", "/static/js/clip-page.js", headers=[(b"host", b"testserver")])
+
+    from django.contrib.staticfiles import finders
+
+    with open(finders.find("js/clip-page.js"), "rb") as source:
+        expected = source.read()
+    assert response["status"] == 200
+    assert len(expected) > 3 * 1024
+    assert response["body"] == expected
+
+
+def test_the_redis_cache_keeps_one_client_per_pool(settings):
+    if not settings.CACHES["default"]["BACKEND"].endswith("reviewportal.cache.RedisCache"):
+        pytest.skip("the embedded default has no Redis (REDIS_URL unset): the local-memory cache has no clients")
+    cache.set("serving-test", 1)
+
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
+    assert cache.get("serving-test") == 1
