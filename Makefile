@@ -39,10 +39,11 @@ demo: migrate
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops). Sign in with a login above."
 	SECURE_COOKIES=0 RUN_TIMERS_IN_PROCESS=1 $(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --no-access-log
 
-# Production-style serving: several ASGI workers; put nginx with TLS in front (docs/operations.md).
+# Production-style serving: one uvicorn process per core, each with its own socket on the port
+# (reviewportal/serve.py); put nginx with TLS in front (docs/operations.md).
 serve: migrate
 	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(BIN)/uvicorn reviewportal.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	$(BIN)/python -m reviewportal.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 check-migrations: setup
 	$(MANAGE) makemigrations --check --dry-run

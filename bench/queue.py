@@ -46,6 +46,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import threading
 import time
@@ -99,6 +100,7 @@ class RunSpec:
     clips: int
     workers: int | None  # None for in-process: there is no server
     audit: bool = True  # the access trail on (production) or off (to measure what it costs)
+    repeat: int = 1  # which of --repeat runs of the same (mode, K, N, workers, trail) this is
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,6 @@ class Config:
     duration_s: float
     app_dir: Path
     app: str
-    interface: str
     chart_path: Path | None
     label: str
     quiet_percent: float
@@ -163,8 +164,7 @@ def parse_args(argv: list[str] | None) -> Config:
     add("--database", default="reviewportal_bench", help="benchmark database, created if missing (%(default)s)")
     add("--redis-db", type=int, default=13, help="Redis db number for cache and sessions (%(default)s)")
     add("--app-dir", type=Path, default=REPO_ROOT, help="checkout to serve, e.g. a scratch copy (this repo)")
-    add("--app", default="reviewportal.asgi:application", help="what uvicorn serves, for experiments (%(default)s)")
-    add("--interface", choices=["auto", "asgi3", "wsgi"], default="auto", help="uvicorn --interface (%(default)s)")
+    add("--app", default="reviewportal.asgi:application", help="what the server serves, for experiments (%(default)s)")
     add("--chart", type=Path, help="SVG path (default docs/bench-queue.svg; --quick: bench/results/); '' for none")
     add("--label", default="", help="a word added to the result file names")
     add(
@@ -188,6 +188,13 @@ def parse_args(argv: list[str] | None) -> Config:
         default="on",
         help="the access trail on (production), off, or both to measure its cost as a ratio in one run (%(default)s)",
     )
+    add(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each (mode, K, N) this many times; with --audit both, trail on and off alternate "
+        "(on/off, off/on, ...) against two servers kept running, and the cost is the median of the pairs",
+    )
     args = parser.parse_args(argv)
     if "bench" not in args.database:
         parser.error("--database must name a benchmark database (containing 'bench'): its tables are truncated")
@@ -197,6 +204,8 @@ def parse_args(argv: list[str] | None) -> Config:
     args.no_large = args.no_large or quick
     args.duration = args.duration or (5.0 if quick else 15.0)
     args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 3.0)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     runs = _plan(args)
     if args.chart is None:
         args.chart = BENCH_RESULTS / "queue-quick.svg" if quick else DEFAULT_CHART
@@ -209,7 +218,6 @@ def parse_args(argv: list[str] | None) -> Config:
         duration_s=args.duration,
         app_dir=args.app_dir.resolve(),
         app=args.app,
-        interface=args.interface,
         chart_path=args.chart if str(args.chart) not in {"", "."} else None,
         label=args.label,
         quiet_percent=args.quiet_percent,
@@ -219,9 +227,18 @@ def parse_args(argv: list[str] | None) -> Config:
 
 
 def _plan(args) -> list[RunSpec]:
-    """HTTP runs grouped by worker count and trail setting (one server start each), then in-process runs."""
+    """HTTP runs grouped by worker count, then in-process runs; each (mode, K, N) --repeat times in a row.
+
+    With --audit both, trail on and off alternate within each (mode, K, N): on, off, then off, on,
+    and so on, so a drift in the machine's load during the runs falls on both sides alike.
+    """
     audits = {"on": [True], "off": [False], "both": [True, False]}[args.audit]
-    return [replace(spec, audit=audit) for audit in audits for spec in _plan_one(args)]
+    runs = []
+    for spec in _plan_one(args):
+        for repeat in range(1, args.repeat + 1):
+            order = audits if repeat % 2 else audits[::-1]
+            runs += [replace(spec, audit=audit, repeat=repeat) for audit in order]
+    return runs
 
 
 def _plan_one(args) -> list[RunSpec]:
@@ -806,7 +823,6 @@ def run_all(config: Config) -> dict:
             "app_dir": str(config.app_dir),
             "app_commit": app_commit(config.app_dir),
             "app": config.app,
-            "interface": config.interface,
             "audio": {"duration_ms": audio.duration_ms, "peaks_bytes": len(audio.peaks), "format": audio.format},
         },
         "runs": [],
@@ -820,36 +836,36 @@ def run_all(config: Config) -> dict:
     claim_sql = capture_claim_sql(users[0])
     results["claim_sql"] = claim_sql
 
-    server = None
-    server_audit = True
+    # Servers by (workers, trail on): kept running while runs alternate between them, since they
+    # share the database and the sessions; an idle one costs no CPU.
+    servers: dict[tuple[int, bool], serving.Server] = {}
     cookies: list[dict[str, str]] = []
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     try:
         for index, spec in enumerate(config.runs, start=1):
-            wanted = (spec.workers, spec.audit)
-            if spec.workers is not None and (server is None or (server.workers, server_audit) != wanted):
-                if server is not None:
-                    serving.stop_server(server)
+            for key in [key for key in servers if key[0] != spec.workers]:
+                serving.stop_server(servers.pop(key))  # in-process runs get the machine to themselves
+            server = None
+            if spec.workers is not None:
+                server = servers.get((spec.workers, spec.audit))
+            if spec.workers is not None and server is None:
                 log(f"starting uvicorn with {spec.workers} workers from {config.app_dir}, trail {_on(spec.audit)}")
-                server_audit = spec.audit
-                server = serving.start_server(
+                server = servers[(spec.workers, spec.audit)] = serving.start_server(
                     env={**env, "AUDIT_ENABLED": "1" if spec.audit else "0"},
                     workers=spec.workers,
                     app_dir=config.app_dir,
-                    log_path=BENCH_RESULTS / f"server-{stamp}.log",
+                    log_path=BENCH_RESULTS / f"server-{stamp}-{'on' if spec.audit else 'off'}.log",
                     app=config.app,
-                    extra_args=("--interface", config.interface),
                 )
                 if not cookies:
                     log(f"signing in {config.max_reviewers} reviewers through the login form")
                     cookies = sign_in_reviewers(server.base_url, users, password)
-            if spec.workers is None and server is not None:
-                serving.stop_server(server)  # in-process runs get the machine to themselves
-                server = None
             title = f"[{index}/{len(config.runs)}] {spec.mode} K={spec.reviewers} N={human_count(spec.clips)}"
             title += f" trail {_on(spec.audit)}"
             if spec.workers:
                 title += f" workers={spec.workers}"
+            if spec.repeat > 1 or any(other.repeat > 1 for other in config.runs):
+                title += f" repeat {spec.repeat}"
             log(title)
             seed_s = reset_queue(spec.clips, audio, show_progress=spec.clips >= 200_000)
             explain_now = str(spec.clips) not in results["explain"]
@@ -900,7 +916,7 @@ def run_all(config: Config) -> dict:
             if recorder.empty_claims:
                 log(f"  WARNING: the queue ran dry ({recorder.empty_claims} empty claims); use a larger N")
     finally:
-        if server is not None:
+        for server in servers.values():
             serving.stop_server(server)
         connections.close_all()
     if app_commit(config.app_dir) != results["settings"]["app_commit"]:
@@ -966,20 +982,29 @@ def results_table(runs: list[dict]) -> str:
 
 
 def audit_cost_table(runs: list[dict]) -> str:
-    """For each run measured with the trail on and off: throughput off / on, and what the trail costs."""
-    by_key = {_run_key(run): run for run in runs}
+    """For each (mode, K, N, workers) measured with the trail on and off: what the trail costs.
+
+    Runs pair up by repeat (on and off of repeat r ran next to each other); each pair gives a
+    cost, 1 - on / off, and the table shows the median over the pairs and their range.
+    """
+    pairs: dict[tuple, list[tuple[dict, dict]]] = {}
+    by_key = {(*_run_key(run), run.get("repeat", 1)): run for run in runs}
+    for (mode, k, n, workers, audit, repeat), on in by_key.items():
+        off = by_key.get((mode, k, n, workers, False, repeat))
+        if audit and off is not None:
+            pairs.setdefault((mode, k, n, workers), []).append((on, off))
     lines = [
-        "| mode | workers | K | N | cycles/s trail on | cycles/s trail off | cost of the trail |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| mode | workers | K | N | pairs | cycles/s trail on (median) | cycles/s trail off (median) "
+        "| cost of the trail (median of pairs) | cost range |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for key, on in by_key.items():
-        if not key[-1] or (*key[:-1], False) not in by_key:
-            continue
-        off = by_key[(*key[:-1], False)]
-        cost = 1 - on["cycles_per_s"] / off["cycles_per_s"] if off["cycles_per_s"] else 0
+    for (mode, k, n, workers), measured in pairs.items():
+        costs = [1 - on["cycles_per_s"] / off["cycles_per_s"] for on, off in measured if off["cycles_per_s"]]
         lines.append(
-            f"| {on['mode']} | {on['workers'] or '—'} | {on['reviewers']} | {human_count(on['clips'])} "
-            f"| {on['cycles_per_s']:.1f} | {off['cycles_per_s']:.1f} | {cost:.0%} |"
+            f"| {mode} | {workers or '—'} | {k} | {human_count(n)} | {len(measured)} "
+            f"| {statistics.median(on['cycles_per_s'] for on, _ in measured):.1f} "
+            f"| {statistics.median(off['cycles_per_s'] for _, off in measured):.1f} "
+            f"| {statistics.median(costs):.0%} | {min(costs):.0%} to {max(costs):.0%} |"
         )
     return "\n".join(lines) if len(lines) > 2 else ""
 
@@ -1021,14 +1046,19 @@ def markdown_report(results: dict) -> str:
 
 def write_chart(results: dict, path: Path) -> None:
     several_worker_counts = len({run["workers"] for run in results["runs"] if run["workers"]}) > 1
+    # One bar per (mode, K, N, workers): the trail on, as in production; the median of any repeats.
+    measured: dict[tuple, list[float]] = {}
+    for run in results["runs"]:
+        if run.get("audit", True):
+            measured.setdefault(_run_key(run)[:4], []).append(run["cycles_per_s"])
     bars = [
         chart.Bar(
-            panel=f"N = {human_count(run['clips'])}",
-            group=f"K = {run['reviewers']}",
-            series=run["mode"] + (f" ×{run['workers']}w" if several_worker_counts and run["workers"] else ""),
-            value=run["cycles_per_s"],
+            panel=f"N = {human_count(clips)}",
+            group=f"K = {reviewers}",
+            series=mode + (f" ×{workers}w" if several_worker_counts and workers else ""),
+            value=statistics.median(values),
         )
-        for run in results["runs"]
+        for (mode, reviewers, clips, workers), values in measured.items()
     ]
     svg = chart.bar_chart_svg(
         bars,
@@ -1046,15 +1076,19 @@ def write_chart(results: dict, path: Path) -> None:
 def merged_results(paths: list[Path]) -> dict:
     """The first file's results with its runs overlaid, in order, by the runs of the later files."""
     results = json.loads(paths[0].read_text())
-    runs = {_run_key(run): run for run in results["runs"]}
+    runs = {_merge_key(run): run for run in results["runs"]}
     for path in paths[1:]:
-        runs.update({_run_key(run): run for run in json.loads(path.read_text())["runs"]})
+        runs.update({_merge_key(run): run for run in json.loads(path.read_text())["runs"]})
     results["runs"] = list(runs.values())
     return results
 
 
 def _run_key(run: dict) -> tuple:
     return run["mode"], run["reviewers"], run["clips"], run["workers"], run.get("audit", True)
+
+
+def _merge_key(run: dict) -> tuple:
+    return (*_run_key(run), run.get("repeat", 1))
 
 
 def main(argv: list[str] | None = None) -> int:

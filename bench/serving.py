@@ -1,8 +1,9 @@
 """Serve the app the way `make serve` does, sign people in through the form, watch the server.
 
-Shared by the benchmarks in bench/: start uvicorn with workers against a chosen database and
-Redis db, wait until /healthz answers, sample the process tree's memory and CPU while a run goes
-on, and stop it again (only the processes started here, by their ids).
+Shared by the benchmarks in bench/: start `python -m reviewportal.serve` (uvicorn workers)
+against a chosen database and Redis db, wait until /healthz answers, sample the process tree's
+memory and CPU while a run goes on, and stop it again (only the processes started here, by their
+ids).
 """
 
 import contextlib
@@ -32,7 +33,7 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A running `uvicorn --workers N`: the master process and the workers it spawned."""
+    """A running `python -m reviewportal.serve --workers N`: the master process and the workers it started."""
 
     process: subprocess.Popen
     port: int
@@ -75,27 +76,28 @@ def start_server(
     app_dir: Path,
     log_path: Path,
     app: str = "reviewportal.asgi:application",
-    extra_args: tuple[str, ...] = (),
     timeout_s: float = 60,
 ) -> Server:
     """Start the production command from the Makefile's `serve` target and wait until it answers.
 
-    `app` and `extra_args` exist for experiments (another entry point, another interface); the
+    That is `python -m reviewportal.serve`: `workers` uvicorn processes, each with its own
+    listening socket on the port. `app` exists for experiments (another entry point); the
     benchmarks themselves serve what the Makefile serves. Runs in its own session so that, should
     SIGTERM not end it, its process group can be killed without touching anything else.
     """
     port = free_port()
     command = [
-        str(VENV_BIN / "uvicorn"),
+        str(VENV_BIN / "python"),
+        "-m",
+        "reviewportal.serve",
+        "--app",
         app,
-        *extra_args,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
     ]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
@@ -116,9 +118,9 @@ def _wait_until_ready(server: Server, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {server.process.returncode}; see {server.log_path}")
-        # With --workers 1 uvicorn serves from the master itself; otherwise the master spawns them.
-        expected = server.workers + 1 if server.workers > 1 else 1
+            raise RuntimeError(f"the server exited with {server.process.returncode}; see {server.log_path}")
+        # The master, its workers and multiprocessing's resource tracker.
+        expected = server.workers + 2
         if len(server.processes()) >= expected:
             try:
                 if httpx.get(f"{server.base_url}/healthz", timeout=2).status_code == 200:
@@ -126,7 +128,7 @@ def _wait_until_ready(server: Server, timeout_s: float) -> None:
             except httpx.TransportError:
                 pass
         time.sleep(0.2)
-    raise TimeoutError(f"uvicorn did not answer /healthz within {timeout_s:.0f} s; see {server.log_path}")
+    raise TimeoutError(f"the server did not answer /healthz within {timeout_s:.0f} s; see {server.log_path}")
 
 
 def stop_server(server: Server, timeout_s: float = 20) -> None:

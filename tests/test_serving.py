@@ -4,10 +4,19 @@ The rest of the suite talks to Django through its test client, which skips the A
 go through the application uvicorn runs, with real sessions, CSRF, sign-in and a database.
 """
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from urllib.parse import urlsplit
 
+import httpx
+import psutil
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
@@ -16,6 +25,7 @@ from django.core.cache import cache
 
 from reviewportal.handler import ThreadPoolHTTPHandler
 from tests.conftest import signed_in
+from tests.test_settings import KEYS, ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the handler's threads have connections of their own
 
@@ -139,3 +149,106 @@ def test_the_redis_cache_keeps_one_client_per_pool(settings):
 
     assert cache._cache.get_client() is cache._cache.get_client(write=True)
     assert cache.get("serving-test") == 1
+
+
+# --- python -m reviewportal.serve: the production serving command -------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def serve(tmp_path):
+    """Start `python -m reviewportal.serve` on the embedded default in tmp_path; yields (process, port)."""
+    started = []
+
+    def start(*args: str) -> tuple[subprocess.Popen, int]:
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG"}}
+        env.update(VAR_DIR=str(tmp_path), SECRET_KEY="s" * 50, **KEYS)
+        command = [sys.executable, "-m", "reviewportal.serve", "--port", str(port), *args]
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        started.append(process)
+        return process, port
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def _wait_for_workers(process: subprocess.Popen, port: int, count: int) -> list[psutil.Process]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = []
+        for child in psutil.Process(process.pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):  # a worker just killed by the test
+                # Besides the workers, multiprocessing starts a resource tracker.
+                if "spawn_main" in " ".join(child.cmdline()):
+                    workers.append(child)
+        if len(workers) == count:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    return workers
+            except httpx.TransportError:
+                pass
+        time.sleep(0.2)
+    raise TimeoutError("reviewportal.serve did not come up")
+
+
+def _connections_to(worker: psutil.Process, port: int) -> int:
+    return sum(1 for c in worker.net_connections() if c.status == "ESTABLISHED" and c.laddr.port == port)
+
+
+def test_keep_alive_connections_are_spread_over_the_workers(serve):
+    process, port = serve("--workers", "2")
+    workers = _wait_for_workers(process, port, 2)
+
+    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(24)]
+    try:
+        assert all(client.get("/healthz").status_code == 200 for client in clients)
+        held = [_connections_to(worker, port) for worker in workers]
+    finally:
+        for client in clients:
+            client.close()
+
+    # uvicorn --workers gives all of them to one worker; here each has its own socket (SO_REUSEPORT).
+    # The kernel hashes connections over the two: all 24 on one side has a chance of 2 in 16 million.
+    assert sum(held) == 24
+    assert min(held) > 0
+
+
+def test_a_worker_that_dies_is_replaced_and_sigterm_stops_everything(serve):
+    process, port = serve("--workers", "2", "--min-uptime", "0.5")
+    first, second = _wait_for_workers(process, port, 2)
+    time.sleep(1)
+
+    first.kill()
+    replacement = next((w for w in _wait_for_workers(process, port, 2) if w.pid not in {first.pid, second.pid}), None)
+    process.send_signal(signal.SIGTERM)
+
+    assert replacement is not None
+    assert process.wait(40) == 0
+    assert not second.is_running() or second.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_taken_port_is_refused_with_its_number(serve):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = subprocess.run(
+            [sys.executable, "-m", "reviewportal.serve", "--port", str(port)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert process.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in process.stderr
