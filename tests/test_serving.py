@@ -62,9 +62,15 @@ def session_headers(client) -> list[tuple[bytes, bytes]]:
 
 @pytest.fixture
 def application():
+    """What reviewportal.asgi serves for HTTP, built now: middleware reads some settings (the
+    https redirect) once, and the module's own instance may have been built under other tests'."""
+    return ThreadPoolHTTPHandler(threads=2)
+
+
+def test_the_asgi_application_serves_http_through_the_thread_pool_handler():
     from reviewportal.asgi import application
 
-    return application
+    assert isinstance(application.application_mapping["http"], ThreadPoolHTTPHandler)
 
 
 def test_a_page_comes_back_with_its_headers_and_cookies(application):
