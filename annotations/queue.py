@@ -1,6 +1,6 @@
 """Taking the next clip off the queue without ever handing one clip to two reviewers."""
 
-import uuid
+from collections.abc import Callable
 
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -44,8 +44,14 @@ def claimable_for(reviewer, *, avoid_distress: bool = False):
     return clips.filter(possible_distress=False) if avoid_distress else clips
 
 
-def take_next_clip(reviewer, pool_ids: list[int], *, avoid_distress: bool = False) -> tuple[int, uuid.UUID] | None:
-    """Mark the first claimable clip of the reviewer's pools leased; return (id, public id), or None.
+def take_next_clip(
+    reviewer,
+    pool_ids: list[int],
+    *,
+    avoid_distress: bool = False,
+    may_take_distress: Callable[[], bool] | None = None,
+) -> Clip | None:
+    """Mark the first claimable clip of the reviewer's pools leased and return it, or None.
 
     Call inside transaction.atomic; the caller creates the Lease in the same transaction.
     Each pool's head is one index scan of clip_queue_order, whatever the backlog; the best head
@@ -54,22 +60,32 @@ def take_next_clip(reviewer, pool_ids: list[int], *, avoid_distress: bool = Fals
     behind them; heads not chosen stay locked only until this short transaction commits.
     Elsewhere (SQLite) a conditional UPDATE takes the clip only if it is still queued, and the
     loop looks again if another claim won it first.
+
+    With avoid_distress, "possible distress" clips are left for others from the start. Otherwise
+    `may_take_distress`, if given, is asked (once) only when the clip about to be taken is one:
+    answering it costs a count, and most clips are not. If it says no, the heads are looked up
+    again without such clips. The returned clip is the whole row, read under the lock.
     """
     lock = connection.features.has_select_for_update_skip_locked
+    distress_allowed = None if may_take_distress is not None else True
     while True:
         heads = []
         for pool_id in pool_ids:
-            head = (
-                claimable_for(reviewer, avoid_distress=avoid_distress)
-                .filter(pool_id=pool_id)
-                .values_list("id", "priority", "received_at", "public_id")
-            )
+            head = claimable_for(reviewer, avoid_distress=avoid_distress).filter(pool_id=pool_id)
             if lock:
                 head = head.select_for_update(no_key=True, skip_locked=True, of=("self",))
-            if (row := head.first()) is not None:
-                heads.append(row)
+            if (clip := head.first()) is not None:
+                heads.append(clip)
         if not heads:
             return None
-        for clip_id, _, _, public_id in sorted(heads, key=lambda row: (-row[1], row[2], row[0])):
-            if Clip.objects.filter(pk=clip_id, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
-                return clip_id, public_id
+        heads.sort(key=lambda clip: (-clip.priority, clip.received_at, clip.pk))
+        for clip in heads:
+            if clip.possible_distress and not avoid_distress:
+                if distress_allowed is None:
+                    distress_allowed = may_take_distress()
+                if not distress_allowed:
+                    avoid_distress = True
+                    break  # look again, without "possible distress" clips
+            if Clip.objects.filter(pk=clip.pk, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
+                clip.status = ClipStatus.LEASED
+                return clip

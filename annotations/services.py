@@ -197,8 +197,11 @@ def promote_next_lease(reviewer_id: int, now: datetime) -> Lease | None:
         .select_related("clip")
         .first()
     )
-    if ahead is None:
-        return None
+    return None if ahead is None else _promote(ahead, now)
+
+
+def _promote(ahead: Lease, now: datetime) -> Lease:
+    """Make `ahead`, a live lease claimed ahead, current. Call inside transaction.atomic with its row locked."""
     ahead.promote(now=now)
     grant_lease_access(ahead)
     detail = {"lease": ahead.public_id.hex, "promoted": True}
@@ -211,30 +214,33 @@ def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) 
 
     Call inside transaction.atomic with the reviewer's row locked (one claim at a time per reviewer).
     A reviewer on a break gets OnBreak; "possible distress" clips are left out for a reviewer who
-    opted out of them or has had DISTRESS_CLIPS_PER_SHIFT of them this shift.
+    opted out of them or has had DISTRESS_CLIPS_PER_SHIFT of them this shift. The returned lease
+    carries its clip (`lease.clip`), read under the claim's lock.
     """
     pool_ids = queue.reviewable_pool_ids(reviewer)
     if not pool_ids:
         return None
+    # Read after the reviewer's row lock, in a statement of its own: a break that committed while
+    # this claim waited for the lock is seen (one joined to the locking read would not be).
     wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
     if wellbeing is not None and wellbeing.is_paused(now):
         raise OnBreak(wellbeing.paused_until)
-    avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
-        distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
+    clip = queue.take_next_clip(
+        reviewer,
+        pool_ids,
+        avoid_distress=wellbeing is not None and wellbeing.avoid_possible_distress,
+        # Counted only when the clip about to be taken is a "possible distress" one.
+        may_take_distress=lambda: distressing_leases_this_shift(reviewer, now) < settings.DISTRESS_CLIPS_PER_SHIFT,
     )
-    taken = queue.take_next_clip(reviewer, pool_ids, avoid_distress=avoid_distress)
-    if taken is None:
+    if clip is None:
         return None
-    clip_id, public_id = taken
     volume.count(reviewer, "claim")
-    lease = Lease.objects.create(
-        clip_id=clip_id, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next
-    )
+    lease = Lease.objects.create(clip=clip, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next)
     grant_lease_access(lease)
     detail = {"lease": lease.public_id.hex}
     if is_next:
         detail["ahead"] = True
-    trail.record(Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail=detail)
+    trail.record(Action.CLIP_CLAIMED, object_type="clip", object_id=clip.public_id, detail=detail)
     return lease
 
 
@@ -256,7 +262,7 @@ def lease_claim(*, reviewer) -> Lease | None:
     claiming at once get the same one), and no clip is ever leased to two reviewers (see
     annotations.queue). Only clips from pools the reviewer may review are offered. Taking a new
     clip counts towards the reviewer's volume limit and raises VolumeLimitExceeded past it; a
-    reviewer on a break gets OnBreak (see _take_clip).
+    reviewer on a break gets OnBreak (see _take_clip). The lease carries its clip (`lease.clip`).
     """
     now = timezone.now()
     if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
@@ -264,19 +270,31 @@ def lease_claim(*, reviewer) -> Lease | None:
     with transaction.atomic():
         _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
         _lock_reviewer(reviewer)
-        held = (
-            Lease.objects.filter(reviewer=reviewer, is_next=False, ended_at__isnull=True)
-            .select_for_update(no_key=True)
-            .first()
-        )
-        if held is not None:
-            if held.is_active(now):
-                return held
-            _expire(held, now)
-        promoted = promote_next_lease(reviewer.pk, now)
-        if promoted is not None:
-            return promoted
-        return _take_clip(reviewer, now=now, expires_at=now + timedelta(seconds=settings.LEASE_SECONDS), is_next=False)
+        return _claim_locked(reviewer, now)
+
+
+def _claim_locked(reviewer, now: datetime) -> Lease | None:
+    """lease_claim's work. Call inside transaction.atomic with the reviewer's row locked."""
+    # Both open leases (current, then the one claimed ahead) in one locking read; current first,
+    # the order lease_renew and lease_release lock them in.
+    held = ahead = None
+    for lease in (
+        Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True)
+        .select_for_update(no_key=True, of=("self",))
+        .select_related("clip")
+        .order_by("is_next")
+    ):
+        if lease.is_next:
+            ahead = lease
+        else:
+            held = lease
+    if held is not None:
+        if held.is_active(now):
+            return held
+        _expire(held, now)
+    if ahead is not None and ahead.is_active(now):
+        return _promote(ahead, now)
+    return _take_clip(reviewer, now=now, expires_at=now + timedelta(seconds=settings.LEASE_SECONDS), is_next=False)
 
 
 def lease_claim_next(*, reviewer) -> Lease | None:
