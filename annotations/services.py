@@ -16,7 +16,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from annotations import identity, queue
+from annotations import audio, identity, queue
 from annotations.consumers import tell_reviewer_on_commit
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.grants import grant_lease_access, revoke_lease_access
@@ -255,7 +255,7 @@ def _lock_reviewer(reviewer) -> None:
     get_user_model().objects.select_for_update(no_key=True).filter(pk=reviewer.pk).exists()
 
 
-def lease_claim(*, reviewer) -> Lease | None:
+def lease_claim(*, reviewer, with_audio_link: bool = False) -> Lease | None:
     """Give the reviewer their current lease: the one they hold, else the one claimed ahead, else the next clip's.
 
     None if the queue has nothing for them. A reviewer never holds two current leases (two tabs
@@ -263,14 +263,28 @@ def lease_claim(*, reviewer) -> Lease | None:
     annotations.queue). Only clips from pools the reviewer may review are offered. Taking a new
     clip counts towards the reviewer's volume limit and raises VolumeLimitExceeded past it; a
     reviewer on a break gets OnBreak (see _take_clip). The lease carries its clip (`lease.clip`).
+
+    With with_audio_link, the claim also hands out a link to the clip's audio, as
+    annotations.audio.audio_url() would: checked against the audio volume limit first, its issue
+    recorded in the claim's own transaction (one commit, and one turn of the trail's lock, for
+    both), and counted once committed. The link's id is `lease.audio_link`, for the caller to sign
+    with annotations.audio.signed_audio_path() (signing needs the request's session).
     """
     now = timezone.now()
     if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
         volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
+    if with_audio_link:
+        volume.check(reviewer, "audio_link")  # likewise; and no clip is leased that could not be heard
     with transaction.atomic():
         _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
         _lock_reviewer(reviewer)
-        return _claim_locked(reviewer, now)
+        lease = _claim_locked(reviewer, now)
+        if lease is not None and with_audio_link:
+            lease.audio_link = audio.new_link_id()
+            audio.record_audio_link(lease.clip, lease.audio_link)
+    if lease is not None and with_audio_link:
+        volume.count(reviewer, "audio_link")
+    return lease
 
 
 def _claim_locked(reviewer, now: datetime) -> Lease | None:
