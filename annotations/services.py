@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from annotations import audio, identity, queue
@@ -146,10 +147,21 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
 
 def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
-    locked = Lease.objects.select_for_update(no_key=True, of=("self",)).select_related("clip").get(pk=lease.pk)
+    locked = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)
     if not locked.is_active(now):
         raise LeaseEnded(f"{lease} is no longer active")
+    _keep_clip(lease, locked)
     return locked
+
+
+def _keep_clip(lease: Lease, locked: Lease) -> None:
+    """Give the locked copy the clip the caller's access check already read, instead of reading it again.
+
+    What the services use of it (ids, duration, audio name) does not change while a lease is open;
+    whatever ends the lease (a purge, an opt-out) takes the lease's row lock first.
+    """
+    if Lease.clip.is_cached(lease):
+        locked.clip = lease.clip
 
 
 EXPIRY_SWEEP_PER_CLAIM = 20  # a claim's own sweep stays small; the background job does the bulk
@@ -204,9 +216,35 @@ def _promote(ahead: Lease, now: datetime) -> Lease:
     """Make `ahead`, a live lease claimed ahead, current. Call inside transaction.atomic with its row locked."""
     ahead.promote(now=now)
     grant_lease_access(ahead)
+    _record_promotion(ahead)
+    return ahead
+
+
+def _record_promotion(ahead: Lease) -> None:
     detail = {"lease": ahead.public_id.hex, "promoted": True}
     trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=ahead.clip.public_id, detail=detail)
-    return ahead
+
+
+def _locked_with_ahead(lease: Lease, now: datetime) -> tuple[Lease, Lease | None]:
+    """Lock the reviewer's current `lease` (insisting it is still active) and their live lease
+    claimed ahead, if any, in one read; current first, as lease_claim locks them.
+
+    Call inside transaction.atomic, for work that ends `lease` and then promotes the one ahead.
+    """
+    locked = ahead = None
+    for each in (
+        Lease.objects.filter(reviewer_id=lease.reviewer_id, ended_at__isnull=True)
+        .select_for_update(no_key=True)
+        .order_by("is_next")
+    ):
+        if each.pk == lease.pk:
+            locked = each
+        elif each.is_next and each.is_active(now):
+            ahead = each
+    if locked is None or not locked.is_active(now):
+        raise LeaseEnded(f"{lease} is no longer active")
+    _keep_clip(lease, locked)
+    return locked, ahead
 
 
 def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) -> Lease | None:
@@ -476,18 +514,28 @@ def clip_submit(
         check_segments(final["segments"], duration_ms=lease.clip.duration_ms)
     now = timezone.now()
     with transaction.atomic():
-        locked = _locked_active_lease(lease, now)
+        locked, ahead = _locked_with_ahead(lease, now)
         latest = _add_revision(locked, now=now, **final) if final else _latest_revision(locked.clip_id)
         if latest is None:
             raise ValidationError({"transcript": "save a transcript before submitting"})
         if version is not None and version != latest.version:
             raise TranscriptConflict(latest)
-        Clip.objects.filter(pk=locked.clip_id).update(final_revision=latest, submitted_at=now)
-        _close_lease(locked, outcome=LeaseOutcome.SUBMITTED, now=now, clip_status=ClipStatus.SUBMITTED)
+        # _close_lease's work, with the clip's final revision set in the same UPDATE.
+        locked.end(outcome=LeaseOutcome.SUBMITTED, now=now)
+        revoke_lease_access(locked)
+        Clip.objects.filter(pk=locked.clip_id).update(
+            final_revision=latest,
+            submitted_at=now,
+            status=Case(When(status=ClipStatus.LEASED, then=Value(ClipStatus.SUBMITTED)), default=F("status")),
+        )
         if Tag.NOT_ADDRESSED in latest.tags:
             from annotations.privacy import false_wake_submitted  # privacy builds on these services' models
 
             false_wake_submitted(locked.clip, now)
+        if ahead is not None:  # before the event below, so the trail's lock is held for less
+            ahead.promote(now=now)
+            grant_lease_access(ahead)
+            ahead.clip  # noqa: B018  read now, for its event, rather than under the trail's lock
         detail = {
             "version": latest.version,
             "lease": locked.public_id.hex,
@@ -495,7 +543,9 @@ def clip_submit(
             "false_wake": Tag.NOT_ADDRESSED in latest.tags,
         }
         trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
-        next_lease = promote_next_lease(locked.reviewer_id, now)
+        if ahead is not None:
+            _record_promotion(ahead)
+        next_lease = ahead
     return Submitted(latest, next_lease)
 
 
