@@ -1,7 +1,9 @@
 """Taking the next clip off the queue without ever handing one clip to two reviewers."""
 
+import functools
 from collections.abc import Callable
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
@@ -20,17 +22,37 @@ from annotations.models import (
 def reviewable_pool_ids(reviewer) -> list[int]:
     """Pools the reviewer may draw from, by a guardian grant to them or to one of their groups.
 
-    A superuser gets no pool for being one: the grant is the only way in. Reads guardian's two
-    grant tables directly, as get_objects_for_user(accept_global_perms=False, with_superuser=False)
-    would, without its nested subqueries (this runs on every claim).
+    A superuser gets no pool for being one: the grant is the only way in. The same answer as
+    guardian's get_objects_for_user(accept_global_perms=False, with_superuser=False), read from
+    its two pool grant tables with the statement below.
     """
     review_pool = permission_id(ClipPool, "review_pool")
-    own = ClipPoolUserObjectPermission.objects.filter(user=reviewer, permission_id=review_pool)
-    via_groups = ClipPoolGroupObjectPermission.objects.filter(group__user=reviewer, permission_id=review_pool)
-    pools = own.values_list("content_object_id", flat=True).union(
-        via_groups.values_list("content_object_id", flat=True)
+    with connection.cursor() as cursor:
+        cursor.execute(_pool_ids_statement(), [reviewer.pk, review_pool, reviewer.pk, review_pool])
+        return sorted(pool_id for (pool_id,) in cursor.fetchall())
+
+
+@functools.cache
+def _pool_ids_statement() -> str:
+    """The reviewer's pool grants, own and through their groups, written once per process.
+
+    Every claim runs it; built through the ORM (a UNION of two filtered querysets) it cost more
+    CPU than the rest of the claim's reads together. Names come from the models.
+    """
+    quote = connection.ops.quote_name
+    own, via_group = ClipPoolUserObjectPermission._meta, ClipPoolGroupObjectPermission._meta
+    membership = get_user_model().groups.through._meta
+
+    def column(meta, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    return (
+        f"SELECT {column(own, 'content_object')} FROM {quote(own.db_table)} "  # noqa: S608  names from the models
+        f"WHERE {column(own, 'user')} = %s AND {column(own, 'permission')} = %s "
+        f"UNION SELECT g.{column(via_group, 'content_object')} FROM {quote(via_group.db_table)} g "
+        f"JOIN {quote(membership.db_table)} m ON m.{column(membership, 'group')} = g.{column(via_group, 'group')} "
+        f"WHERE m.{column(membership, 'user')} = %s AND g.{column(via_group, 'permission')} = %s"
     )
-    return sorted(pools)
 
 
 def claimable_for(reviewer, *, avoid_distress: bool = False):

@@ -62,3 +62,31 @@ def test_a_claim_commits_once_and_reads_the_clip_with_its_lease(reviewer_client,
     # The clip is read once, under the claim's lock, not again to answer.
     clip_reads = [sql for sql in claim_sql if sql.startswith('SELECT "annotations_clip"."id"')]
     assert len(clip_reads) == 1, clip_reads
+
+
+def test_reviewable_pools_are_what_guardian_would_answer(reviewer, other_reviewer, supervisor, django_user_model):
+    """reviewable_pool_ids reads guardian's grant tables with SQL of its own: same answer, both ways in."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm, get_objects_for_user
+
+    from annotations.models import ClipPool
+    from annotations.queue import reviewable_pool_ids
+
+    own, via_group, other_groups, nobodys = (
+        ClipPool.objects.create(slug=slug, name=slug) for slug in ("own", "via-group", "other-group", "nobodys")
+    )
+    team = Group.objects.create(name="night shift")
+    reviewer.groups.add(team)
+    assign_perm("annotations.review_pool", reviewer, own)
+    assign_perm("annotations.review_pool", team, via_group)
+    assign_perm("annotations.review_pool", Group.objects.create(name="day shift"), other_groups)
+    assign_perm("annotations.view_clippool", reviewer, nobodys)  # another permission on a pool is no grant
+    boss = django_user_model.objects.create_superuser(username="root", password="x")
+
+    for person in (reviewer, other_reviewer, supervisor, boss):
+        expected = get_objects_for_user(
+            person, "annotations.review_pool", klass=ClipPool, accept_global_perms=False, with_superuser=False
+        )
+        assert reviewable_pool_ids(person) == sorted(expected.values_list("pk", flat=True)), person.username
+    assert own.pk in reviewable_pool_ids(reviewer) and via_group.pk in reviewable_pool_ids(reviewer)
+    assert reviewable_pool_ids(boss) == []
