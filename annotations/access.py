@@ -19,6 +19,7 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from annotations.errors import ClipWithdrawn
+from annotations.grants import permission_id
 from annotations.models import Clip, ClipUserObjectPermission, Lease, LeaseOutcome
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
@@ -73,7 +74,7 @@ def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
         raise _denied("clip", public_id, perm)
     clip_uuid = _as_uuid(public_id)
     granted = ClipUserObjectPermission.objects.filter(
-        user=user, content_object=OuterRef("clip"), permission__codename=perm
+        user=user, content_object=OuterRef("clip"), permission_id=permission_id(Clip, perm)
     )
     lease = (
         Lease.objects.active(timezone.now())

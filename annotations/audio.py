@@ -39,7 +39,29 @@ def audio_url(request: HttpRequest, clip: Clip, lease: Lease | None) -> str:
     counts towards the user's audio volume limit (VolumeLimitExceeded past it).
     """
     volume.spend(request.user, "audio_link")
-    link_id = secrets.token_hex(8)  # one id per link: the trail tells links apart, and streams once per link
+    link_id = new_link_id()
+    path = signed_audio_path(request, clip, lease, link_id)
+    record_audio_link(clip, link_id)
+    return path
+
+
+def new_link_id() -> str:
+    return secrets.token_hex(8)  # one id per link: the trail tells links apart, and streams once per link
+
+
+def record_audio_link(clip: Clip, link_id: str) -> None:
+    """Record in the access trail that a link to the clip's audio is handed out.
+
+    audio_url() does this for every link it makes. A service that hands a link out with its own
+    work (the claim) calls it inside its own transaction instead, so both commit together; its
+    caller then signs the link with signed_audio_path() and checks and counts it against the
+    audio volume limit itself, as audio_url() would.
+    """
+    trail.record(Action.AUDIO_TOKEN_ISSUED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
+
+
+def signed_audio_path(request: HttpRequest, clip: Clip, lease: Lease | None, link_id: str) -> str:
+    """The signed path of a link whose issue record_audio_link() recorded: see audio_url()."""
     token = signing.dumps(
         {
             "c": clip.public_id.hex,
@@ -52,7 +74,6 @@ def audio_url(request: HttpRequest, clip: Clip, lease: Lease | None) -> str:
         salt=TOKEN_SALT,
         compress=True,
     )
-    trail.record(Action.AUDIO_TOKEN_ISSUED, object_type="clip", object_id=clip.public_id, detail={"link": link_id})
     return reverse("audio", kwargs={"token": token})
 
 

@@ -14,9 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from annotations import identity, queue
+from annotations import audio, identity, queue
 from annotations.consumers import tell_reviewer_on_commit
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.grants import grant_lease_access, revoke_lease_access
@@ -146,10 +147,21 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
 
 def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
-    locked = Lease.objects.select_for_update(no_key=True, of=("self",)).select_related("clip").get(pk=lease.pk)
+    locked = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)
     if not locked.is_active(now):
         raise LeaseEnded(f"{lease} is no longer active")
+    _keep_clip(lease, locked)
     return locked
+
+
+def _keep_clip(lease: Lease, locked: Lease) -> None:
+    """Give the locked copy the clip the caller's access check already read, instead of reading it again.
+
+    What the services use of it (ids, duration, audio name) does not change while a lease is open;
+    whatever ends the lease (a purge, an opt-out) takes the lease's row lock first.
+    """
+    if Lease.clip.is_cached(lease):
+        locked.clip = lease.clip
 
 
 EXPIRY_SWEEP_PER_CLAIM = 20  # a claim's own sweep stays small; the background job does the bulk
@@ -197,13 +209,42 @@ def promote_next_lease(reviewer_id: int, now: datetime) -> Lease | None:
         .select_related("clip")
         .first()
     )
-    if ahead is None:
-        return None
+    return None if ahead is None else _promote(ahead, now)
+
+
+def _promote(ahead: Lease, now: datetime) -> Lease:
+    """Make `ahead`, a live lease claimed ahead, current. Call inside transaction.atomic with its row locked."""
     ahead.promote(now=now)
     grant_lease_access(ahead)
+    _record_promotion(ahead)
+    return ahead
+
+
+def _record_promotion(ahead: Lease) -> None:
     detail = {"lease": ahead.public_id.hex, "promoted": True}
     trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=ahead.clip.public_id, detail=detail)
-    return ahead
+
+
+def _locked_with_ahead(lease: Lease, now: datetime) -> tuple[Lease, Lease | None]:
+    """Lock the reviewer's current `lease` (insisting it is still active) and their live lease
+    claimed ahead, if any, in one read; current first, as lease_claim locks them.
+
+    Call inside transaction.atomic, for work that ends `lease` and then promotes the one ahead.
+    """
+    locked = ahead = None
+    for each in (
+        Lease.objects.filter(reviewer_id=lease.reviewer_id, ended_at__isnull=True)
+        .select_for_update(no_key=True)
+        .order_by("is_next")
+    ):
+        if each.pk == lease.pk:
+            locked = each
+        elif each.is_next and each.is_active(now):
+            ahead = each
+    if locked is None or not locked.is_active(now):
+        raise LeaseEnded(f"{lease} is no longer active")
+    _keep_clip(lease, locked)
+    return locked, ahead
 
 
 def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) -> Lease | None:
@@ -211,30 +252,33 @@ def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) 
 
     Call inside transaction.atomic with the reviewer's row locked (one claim at a time per reviewer).
     A reviewer on a break gets OnBreak; "possible distress" clips are left out for a reviewer who
-    opted out of them or has had DISTRESS_CLIPS_PER_SHIFT of them this shift.
+    opted out of them or has had DISTRESS_CLIPS_PER_SHIFT of them this shift. The returned lease
+    carries its clip (`lease.clip`), read under the claim's lock.
     """
     pool_ids = queue.reviewable_pool_ids(reviewer)
     if not pool_ids:
         return None
+    # Read after the reviewer's row lock, in a statement of its own: a break that committed while
+    # this claim waited for the lock is seen (one joined to the locking read would not be).
     wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
     if wellbeing is not None and wellbeing.is_paused(now):
         raise OnBreak(wellbeing.paused_until)
-    avoid_distress = (wellbeing is not None and wellbeing.avoid_possible_distress) or (
-        distressing_leases_this_shift(reviewer, now) >= settings.DISTRESS_CLIPS_PER_SHIFT
+    clip = queue.take_next_clip(
+        reviewer,
+        pool_ids,
+        avoid_distress=wellbeing is not None and wellbeing.avoid_possible_distress,
+        # Counted only when the clip about to be taken is a "possible distress" one.
+        may_take_distress=lambda: distressing_leases_this_shift(reviewer, now) < settings.DISTRESS_CLIPS_PER_SHIFT,
     )
-    taken = queue.take_next_clip(reviewer, pool_ids, avoid_distress=avoid_distress)
-    if taken is None:
+    if clip is None:
         return None
-    clip_id, public_id = taken
     volume.count(reviewer, "claim")
-    lease = Lease.objects.create(
-        clip_id=clip_id, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next
-    )
+    lease = Lease.objects.create(clip=clip, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next)
     grant_lease_access(lease)
     detail = {"lease": lease.public_id.hex}
     if is_next:
         detail["ahead"] = True
-    trail.record(Action.CLIP_CLAIMED, object_type="clip", object_id=public_id, detail=detail)
+    trail.record(Action.CLIP_CLAIMED, object_type="clip", object_id=clip.public_id, detail=detail)
     return lease
 
 
@@ -249,34 +293,60 @@ def _lock_reviewer(reviewer) -> None:
     get_user_model().objects.select_for_update(no_key=True).filter(pk=reviewer.pk).exists()
 
 
-def lease_claim(*, reviewer) -> Lease | None:
+def lease_claim(*, reviewer, with_audio_link: bool = False) -> Lease | None:
     """Give the reviewer their current lease: the one they hold, else the one claimed ahead, else the next clip's.
 
     None if the queue has nothing for them. A reviewer never holds two current leases (two tabs
     claiming at once get the same one), and no clip is ever leased to two reviewers (see
     annotations.queue). Only clips from pools the reviewer may review are offered. Taking a new
     clip counts towards the reviewer's volume limit and raises VolumeLimitExceeded past it; a
-    reviewer on a break gets OnBreak (see _take_clip).
+    reviewer on a break gets OnBreak (see _take_clip). The lease carries its clip (`lease.clip`).
+
+    With with_audio_link, the claim also hands out a link to the clip's audio, as
+    annotations.audio.audio_url() would: checked against the audio volume limit first, its issue
+    recorded in the claim's own transaction (one commit, and one turn of the trail's lock, for
+    both), and counted once committed. The link's id is `lease.audio_link`, for the caller to sign
+    with annotations.audio.signed_audio_path() (signing needs the request's session).
     """
     now = timezone.now()
     if volume.used_up(reviewer, "claim") and not Lease.objects.active(now).filter(reviewer=reviewer).exists():
         volume.check(reviewer, "claim")  # outside the transaction, so the refusal's record stays
+    if with_audio_link:
+        volume.check(reviewer, "audio_link")  # likewise; and no clip is leased that could not be heard
     with transaction.atomic():
         _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
         _lock_reviewer(reviewer)
-        held = (
-            Lease.objects.filter(reviewer=reviewer, is_next=False, ended_at__isnull=True)
-            .select_for_update(no_key=True)
-            .first()
-        )
-        if held is not None:
-            if held.is_active(now):
-                return held
-            _expire(held, now)
-        promoted = promote_next_lease(reviewer.pk, now)
-        if promoted is not None:
-            return promoted
-        return _take_clip(reviewer, now=now, expires_at=now + timedelta(seconds=settings.LEASE_SECONDS), is_next=False)
+        lease = _claim_locked(reviewer, now)
+        if lease is not None and with_audio_link:
+            lease.audio_link = audio.new_link_id()
+            audio.record_audio_link(lease.clip, lease.audio_link)
+    if lease is not None and with_audio_link:
+        volume.count(reviewer, "audio_link")
+    return lease
+
+
+def _claim_locked(reviewer, now: datetime) -> Lease | None:
+    """lease_claim's work. Call inside transaction.atomic with the reviewer's row locked."""
+    # Both open leases (current, then the one claimed ahead) in one locking read; current first,
+    # the order lease_renew and lease_release lock them in.
+    held = ahead = None
+    for lease in (
+        Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True)
+        .select_for_update(no_key=True, of=("self",))
+        .select_related("clip")
+        .order_by("is_next")
+    ):
+        if lease.is_next:
+            ahead = lease
+        else:
+            held = lease
+    if held is not None:
+        if held.is_active(now):
+            return held
+        _expire(held, now)
+    if ahead is not None and ahead.is_active(now):
+        return _promote(ahead, now)
+    return _take_clip(reviewer, now=now, expires_at=now + timedelta(seconds=settings.LEASE_SECONDS), is_next=False)
 
 
 def lease_claim_next(*, reviewer) -> Lease | None:
@@ -444,18 +514,28 @@ def clip_submit(
         check_segments(final["segments"], duration_ms=lease.clip.duration_ms)
     now = timezone.now()
     with transaction.atomic():
-        locked = _locked_active_lease(lease, now)
+        locked, ahead = _locked_with_ahead(lease, now)
         latest = _add_revision(locked, now=now, **final) if final else _latest_revision(locked.clip_id)
         if latest is None:
             raise ValidationError({"transcript": "save a transcript before submitting"})
         if version is not None and version != latest.version:
             raise TranscriptConflict(latest)
-        Clip.objects.filter(pk=locked.clip_id).update(final_revision=latest, submitted_at=now)
-        _close_lease(locked, outcome=LeaseOutcome.SUBMITTED, now=now, clip_status=ClipStatus.SUBMITTED)
+        # _close_lease's work, with the clip's final revision set in the same UPDATE.
+        locked.end(outcome=LeaseOutcome.SUBMITTED, now=now)
+        revoke_lease_access(locked)
+        Clip.objects.filter(pk=locked.clip_id).update(
+            final_revision=latest,
+            submitted_at=now,
+            status=Case(When(status=ClipStatus.LEASED, then=Value(ClipStatus.SUBMITTED)), default=F("status")),
+        )
         if Tag.NOT_ADDRESSED in latest.tags:
             from annotations.privacy import false_wake_submitted  # privacy builds on these services' models
 
             false_wake_submitted(locked.clip, now)
+        if ahead is not None:  # before the event below, so the trail's lock is held for less
+            ahead.promote(now=now)
+            grant_lease_access(ahead)
+            ahead.clip  # noqa: B018  read now, for its event, rather than under the trail's lock
         detail = {
             "version": latest.version,
             "lease": locked.public_id.hex,
@@ -463,7 +543,9 @@ def clip_submit(
             "false_wake": Tag.NOT_ADDRESSED in latest.tags,
         }
         trail.record(Action.CLIP_SUBMITTED, object_type="clip", object_id=locked.clip.public_id, detail=detail)
-        next_lease = promote_next_lease(locked.reviewer_id, now)
+        if ahead is not None:
+            _record_promotion(ahead)
+        next_lease = ahead
     return Submitted(latest, next_lease)
 
 

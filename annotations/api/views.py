@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from annotations import services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user, refusal_for_ended
-from annotations.audio import audio_url
+from annotations.audio import audio_url, signed_audio_path
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
 from annotations.models import Clip, ClipPool, PoolMoveReason, ReleaseReason, TranscriptRevision
@@ -143,12 +143,18 @@ class ClipOutputSerializer(serializers.Serializer):
 
     def get_audio_url(self, clip) -> str:
         request = self.context["request"]
+        link_id = self.context.get("audio_link")
+        if link_id:  # a link the service already recorded and counted (lease_claim's with_audio_link)
+            return request.build_absolute_uri(signed_audio_path(request, clip, clip.lease, link_id))
         return request.build_absolute_uri(audio_url(request, clip, clip.lease))
 
 
-def clip_payload(request, clip: Clip) -> dict:
-    """The clip as the editor reads it, from the API or from the page's json_script: one shape."""
-    return ClipOutputSerializer(clip, context={"request": request}).data
+def clip_payload(request, clip: Clip, *, audio_link: str = "") -> dict:
+    """The clip as the editor reads it, from the API or from the page's json_script: one shape.
+
+    `audio_link`: the id of a link a service handed out with the clip; by default a new one.
+    """
+    return ClipOutputSerializer(clip, context={"request": request, "audio_link": audio_link}).data
 
 
 # --- Queue and leases --------------------------------------------------------------------------
@@ -176,16 +182,18 @@ class ClaimView(APIView):
     )
     def post(self, request):
         try:
-            lease = services.lease_claim(reviewer=request.user)
+            lease = services.lease_claim(reviewer=request.user, with_audio_link=True)
         except OnBreak as paused:
             detail = f"Your queue is paused for a break until {paused.until:%H:%M} UTC"
             return Response({"detail": detail, "paused_until": paused.until}, status=status.HTTP_409_CONFLICT)
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        # The service just leased it (or returned the held lease), grants included: no second look-up.
+        # The service just leased it (or returned the held lease), its clip and grants included and
+        # the audio link recorded: no second look-up, no second transaction.
         clip = lease.clip
         clip.lease = lease
-        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": clip_payload(request, clip)})
+        payload = clip_payload(request, clip, audio_link=lease.audio_link)
+        return Response({"lease": LeaseOutputSerializer(lease).data, "clip": payload})
 
 
 class ClaimNextView(APIView):
