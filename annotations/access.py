@@ -19,8 +19,8 @@ from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
 from annotations.errors import ClipWithdrawn
-from annotations.grants import permission_id
 from annotations.models import Clip, ClipUserObjectPermission, Lease, LeaseOutcome
+from reviewportal.accounts.permissions import permission_id
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
 

@@ -5,39 +5,12 @@ holds only the grants of open leases: two rows for a current lease, one (view) f
 claimed ahead.
 """
 
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
-from django.db import models
-
 from annotations.models import Clip, ClipGroupObjectPermission, ClipUserObjectPermission, Lease
+from reviewportal.accounts.permissions import permission_id
 
 LEASE_PERMISSIONS = ("view_clip", "transcribe_clip")
 # A clip claimed ahead may be fetched (peaks, audio) but not transcribed until it becomes current.
 NEXT_LEASE_PERMISSIONS = ("view_clip",)
-
-# (model label, codename) -> auth_permission id. See permission_id().
-_permission_ids: dict[tuple[str, str], int] = {}
-
-
-def permission_id(model: type[models.Model], codename: str) -> int:
-    """The id of one of `model`'s permissions, read from the database once per process.
-
-    The review loop grants and checks permissions on every claim, save and submit; looking the
-    same row up each time cost a query (or a join) per call. auth_permission rows are written by
-    migrate and never change while the app runs; forget_permission_ids() empties this after every
-    migrate or flush (tests), which is when they can be recreated with other ids.
-    """
-    key = (model._meta.label_lower, codename)
-    if key not in _permission_ids:
-        content_type = ContentType.objects.get_for_model(model)
-        for pk, name in Permission.objects.filter(content_type=content_type).values_list("pk", "codename"):
-            _permission_ids[(key[0], name)] = pk
-    return _permission_ids[key]
-
-
-def forget_permission_ids(**kwargs) -> None:
-    """post_migrate receiver: permissions may have been recreated under new ids."""
-    _permission_ids.clear()
 
 
 def grant_lease_access(lease: Lease) -> None:
@@ -64,8 +37,8 @@ def revoke_lease_access(lease: Lease) -> None:
 
 def grant_group_view(clip: Clip, group) -> None:
     """Let a group (the escalation team) hear this one clip, without a lease. Call inside a transaction."""
-    permission = Permission.objects.get(content_type=ContentType.objects.get_for_model(Clip), codename="view_clip")
-    ClipGroupObjectPermission.objects.get_or_create(group=group, content_object=clip, permission=permission)
+    view = permission_id(Clip, "view_clip")
+    ClipGroupObjectPermission.objects.get_or_create(group=group, content_object=clip, permission_id=view)
 
 
 def revoke_group_access(clip: Clip, group=None) -> int:

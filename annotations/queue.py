@@ -7,7 +7,6 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
-from annotations.grants import permission_id
 from annotations.models import (
     Clip,
     ClipPool,
@@ -17,6 +16,7 @@ from annotations.models import (
     Lease,
     LeaseOutcome,
 )
+from reviewportal.accounts.permissions import permission_id
 
 
 def reviewable_pool_ids(reviewer) -> list[int]:

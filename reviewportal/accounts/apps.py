@@ -8,7 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        from reviewportal.accounts.permissions import forget_permission_ids
         from reviewportal.accounts.roles import sync_roles_after_migrate
+
+        # A migrate or a flush (tests) can recreate auth_permission rows under new ids.
+        post_migrate.connect(forget_permission_ids, dispatch_uid="accounts.forget_permission_ids")
 
         # Django creates permissions in post_migrate, so roles that hold permissions are synced
         # there too: every migrate (and every test database) ends with the groups in place.
