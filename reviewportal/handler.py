@@ -11,13 +11,18 @@ thread's database connection back to the pool before the response goes out.
 
 Streaming responses (the audio view, static files) are iterated in that same thread, each chunk
 handed to the event loop and waited for, so a slow reader holds one thread, not the whole body in
-memory. Websockets do not come here: Channels serves them (reviewportal.asgi).
+memory. Sync code that calls async code (async_to_sync: a view telling a websocket group through
+the channel layer) runs it on the server's event loop, as under Django's handler, not on a new
+loop with new Redis connections each time. Websockets do not come here: Channels serves them
+(reviewportal.asgi).
 """
 
 import asyncio
 import contextvars
+import os
 from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import SyncToAsync
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
@@ -56,6 +61,10 @@ class ThreadPoolHTTPHandler(ASGIHandler):
     def _respond(self, scope, body_file, loop, send):
         """In a pool thread: the request from start to finish. Returns (start message, body), or
         None when a streamed response was sent from here."""
+        # What asgiref's SyncToAsync sets in its threads: async_to_sync() in this thread then runs
+        # its coroutine on `loop`, the server's, instead of starting a loop of its own.
+        SyncToAsync.threadlocal.main_event_loop = loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
         request, response = self.create_request(scope, body_file)

@@ -4,6 +4,7 @@ The rest of the suite talks to Django through its test client, which skips the A
 go through the application uvicorn runs, with real sessions, CSRF, sign-in and a database.
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -128,6 +129,33 @@ def test_the_request_starts_and_finishes_in_one_pool_thread_never_the_event_loop
     assert [name for name, _ in seen] == ["started", "finished"]
     assert seen[0][1] == seen[1][1]
     assert seen[0][1].startswith("http")  # the handler's pool, where connections are opened and closed
+
+
+def test_async_code_called_from_a_request_runs_on_the_servers_event_loop(application):
+    # A view's async_to_sync (the channel layer's group_send) should reuse the server's loop and
+    # its Redis connections, as under Django's own handler, not start a loop per call.
+    loops = {}
+
+    async def note_loop():
+        loops["called"] = asyncio.get_running_loop()
+
+    def on_request(**kwargs):
+        async_to_sync(note_loop)()
+
+    communicator = HttpCommunicator(application, "GET", "/login/", headers=[(b"host", b"testserver")])
+
+    async def serve_and_note():
+        loops["server"] = asyncio.get_running_loop()
+        return await communicator.get_response(timeout=10)
+
+    signals.request_started.connect(on_request)
+    try:
+        response = async_to_sync(serve_and_note)()
+    finally:
+        signals.request_started.disconnect(on_request)
+
+    assert response["status"] == 200
+    assert loops["called"] is loops["server"]
 
 
 def test_a_streamed_response_arrives_whole_in_chunks(settings):
