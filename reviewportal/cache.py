@@ -1,25 +1,42 @@
-"""Django's Redis cache backend, with one Redis client per connection pool instead of one per call.
+"""Django's Redis cache backend, with one connection pool and one client per process.
 
-Django's RedisCacheClient builds a new redis.Redis for every cache operation, and redis-py 8
-fills a table of about 170 response callbacks each time: about 60 µs on the benchmark machine,
-more than the GET it wraps (docs/benchmarks.md). A Redis client only wraps its pool and is safe
-to share between threads, so this keeps one per pool.
+Django keeps cache backends per asyncio context (its CacheHandler is not thread-critical), and
+every request runs in a context of its own (reviewportal.handler, as Django's ASGI handler does),
+so each request built a new backend, a new connection pool and a new Redis connection: a TCP
+handshake, redis-py's client handshake and a package-metadata lookup, about a tenth of the
+server's CPU in the queue benchmark (docs/benchmarks.md). Pools here are kept per process, by
+server and options, and shared by every backend instance. Django also built a new redis.Redis
+for every cache call (about 60 µs, more than the GET it wraps); a client only wraps its pool and
+is safe to share between threads, so there is one per pool.
 """
+
+import threading
 
 from django.core.cache.backends import redis as django_redis
 
+# (server URL, pool options) -> (pool, client), for the whole process.
+_shared: dict[tuple, tuple] = {}
+_shared_lock = threading.Lock()
+
 
 class RedisCacheClient(django_redis.RedisCacheClient):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._clients = {}
+    def _get_connection_pool(self, write):
+        return self._shared(write)[0]
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = self._clients.get(pool)
-        if client is None:
-            client = self._clients[pool] = self._client(connection_pool=pool)
-        return client
+        return self._shared(write)[1]
+
+    def _shared(self, write) -> tuple:
+        server = self._servers[self._get_connection_pool_index(write)]
+        key = (server, tuple(sorted((name, repr(value)) for name, value in self._pool_options.items())))
+        shared = _shared.get(key)
+        if shared is None:
+            with _shared_lock:
+                shared = _shared.get(key)
+                if shared is None:
+                    pool = self._pool_class.from_url(server, **self._pool_options)
+                    shared = _shared[key] = (pool, self._client(connection_pool=pool))
+        return shared
 
 
 class RedisCache(django_redis.RedisCache):

@@ -6,6 +6,7 @@ go through the application uvicorn runs, with real sessions, CSRF, sign-in and a
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import signal
@@ -22,7 +23,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import HttpCommunicator
 from django.core import signals
-from django.core.cache import cache
 
 from reviewportal.handler import ThreadPoolHTTPHandler
 from tests.conftest import signed_in
@@ -176,13 +176,20 @@ def test_a_streamed_response_arrives_whole_in_chunks(settings):
     assert response["body"] == expected
 
 
-def test_the_redis_cache_keeps_one_client_per_pool(settings):
+def test_the_redis_cache_shares_one_pool_and_client_per_process(settings):
     if not settings.CACHES["default"]["BACKEND"].endswith("reviewportal.cache.RedisCache"):
         pytest.skip("the embedded default has no Redis (REDIS_URL unset): the local-memory cache has no clients")
-    cache.set("serving-test", 1)
+    from django.core.cache import caches
 
-    assert cache._cache.get_client() is cache._cache.get_client(write=True)
-    assert cache.get("serving-test") == 1
+    here = caches["default"]
+    here.set("serving-test", 1)
+    # Each request runs in a context of its own, and Django builds a new cache backend in each.
+    elsewhere = contextvars.Context().run(lambda: caches["default"])
+
+    assert elsewhere is not here
+    assert elsewhere._cache.get_client() is here._cache.get_client(write=True)
+    assert elsewhere._cache._get_connection_pool(False) is here._cache._get_connection_pool(True)
+    assert elsewhere.get("serving-test") == 1
 
 
 # --- python -m reviewportal.serve: the production serving command -------------------------------
