@@ -3,7 +3,6 @@
 import functools
 from collections.abc import Callable
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef
 
@@ -16,7 +15,7 @@ from annotations.models import (
     Lease,
     LeaseOutcome,
 )
-from reviewportal.accounts.permissions import permission_id
+from reviewportal.accounts.permissions import grant_sql, permission_id
 
 
 def reviewable_pool_ids(reviewer) -> list[int]:
@@ -37,22 +36,9 @@ def _pool_ids_statement() -> str:
     """The reviewer's pool grants, own and through their groups, written once per process.
 
     Every claim runs it; built through the ORM (a UNION of two filtered querysets) it cost more
-    CPU than the rest of the claim's reads together. Names come from the models.
+    CPU than the rest of the claim's reads together.
     """
-    quote = connection.ops.quote_name
-    own, via_group = ClipPoolUserObjectPermission._meta, ClipPoolGroupObjectPermission._meta
-    membership = get_user_model().groups.through._meta
-
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
-
-    return (
-        f"SELECT {column(own, 'content_object')} FROM {quote(own.db_table)} "  # noqa: S608  names from the models
-        f"WHERE {column(own, 'user')} = %s AND {column(own, 'permission')} = %s "
-        f"UNION SELECT g.{column(via_group, 'content_object')} FROM {quote(via_group.db_table)} g "
-        f"JOIN {quote(membership.db_table)} m ON m.{column(membership, 'group')} = g.{column(via_group, 'group')} "
-        f"WHERE m.{column(membership, 'user')} = %s AND g.{column(via_group, 'permission')} = %s"
-    )
+    return grant_sql(ClipPoolUserObjectPermission, ClipPoolGroupObjectPermission, column="content_object")
 
 
 def claimable_for(reviewer, *, avoid_distress: bool = False):

@@ -32,30 +32,34 @@ def forget_permission_ids(**kwargs) -> None:
     _permission_ids.clear()
 
 
-@functools.cache
-def _holds_permission_sql() -> str:
-    """Does the user hold the permission, directly or through a group: one short statement.
+def grant_sql(own_grants: type[models.Model], group_grants: type[models.Model], *, column: str = "") -> str:
+    """One statement for "granted to the user, or to one of their groups", on any pair of grant tables.
 
-    Written once per process from the models' table names, like the trail's statements: built
-    through the ORM, this check cost about 1.4 ms of CPU on every claim, save and submit.
+    `own_grants` has `user` and `permission` fields, `group_grants` `group` and `permission` (the
+    user and group permission tables, or guardian's per-object ones). It selects `column` of each
+    matching row, or 1. Parameters: user id, permission id, user id, permission id. Written from
+    the models' names; the hot paths cache it once per process (each cost about 1.4 ms of ORM CPU
+    a call, on every claim, save and submit).
     """
     quote = connection.ops.quote_name
-    user_permissions = get_user_model().user_permissions.through._meta
-    user_groups = get_user_model().groups.through._meta
-    group_permissions = Group.permissions.through._meta
+    own, via_group = own_grants._meta, group_grants._meta
+    membership = get_user_model().groups.through._meta
 
-    def column(meta, name: str) -> str:
-        return quote(meta.get_field(name).column)
+    def name(meta, field: str) -> str:
+        return quote(meta.get_field(field).column)
 
     return (
-        f"SELECT 1 FROM {quote(user_permissions.db_table)} "  # noqa: S608  names from the models
-        f"WHERE {column(user_permissions, 'user')} = %s AND {column(user_permissions, 'permission')} = %s "
-        f"UNION ALL SELECT 1 FROM {quote(group_permissions.db_table)} AS gp "
-        f"JOIN {quote(user_groups.db_table)} AS ug "
-        f"ON ug.{column(user_groups, 'group')} = gp.{column(group_permissions, 'group')} "
-        f"WHERE ug.{column(user_groups, 'user')} = %s AND gp.{column(group_permissions, 'permission')} = %s "
-        "LIMIT 1"
+        f"SELECT {name(own, column) if column else 1} FROM {quote(own.db_table)} "  # noqa: S608  names from the models
+        f"WHERE {name(own, 'user')} = %s AND {name(own, 'permission')} = %s "
+        f"UNION SELECT {f'g.{name(via_group, column)}' if column else 1} FROM {quote(via_group.db_table)} g "
+        f"JOIN {quote(membership.db_table)} m ON m.{name(membership, 'group')} = g.{name(via_group, 'group')} "
+        f"WHERE m.{name(membership, 'user')} = %s AND g.{name(via_group, 'permission')} = %s"
     )
+
+
+@functools.cache
+def _holds_permission_sql() -> str:
+    return grant_sql(get_user_model().user_permissions.through, Group.permissions.through)
 
 
 def has_model_perm(user, perm: str) -> bool:
