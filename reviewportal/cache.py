@@ -20,6 +20,10 @@ _shared_lock = threading.Lock()
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._by_index: dict[int, tuple] = {}  # this instance's look-ups of the shared ones
+
     def _get_connection_pool(self, write):
         return self._shared(write)[0]
 
@@ -27,15 +31,17 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         return self._shared(write)[1]
 
     def _shared(self, write) -> tuple:
-        server = self._servers[self._get_connection_pool_index(write)]
-        key = (server, tuple(sorted((name, repr(value)) for name, value in self._pool_options.items())))
-        shared = _shared.get(key)
+        index = self._get_connection_pool_index(write)
+        shared = self._by_index.get(index)
         if shared is None:
+            server = self._servers[index]
+            key = (server, tuple(sorted((name, repr(value)) for name, value in self._pool_options.items())))
             with _shared_lock:
                 shared = _shared.get(key)
                 if shared is None:
                     pool = self._pool_class.from_url(server, **self._pool_options)
                     shared = _shared[key] = (pool, self._client(connection_pool=pool))
+            self._by_index[index] = shared
         return shared
 
 
