@@ -42,6 +42,7 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
 # The newest (sequence, hash) committed, kept outside the table (in Redis in production), so
 # verify_audit_log can tell when the newest rows were deleted. See docs/audit.md.
 HIGH_WATER_KEY = "audit:high-water"
+_ACTIONS = frozenset(Action.values)  # Action.values builds a new list on every read
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,7 @@ def record(
     """
     if not settings.AUDIT_ENABLED:
         return None
-    assert action in Action.values, f"unknown audit action {action!r}"
+    assert action in _ACTIONS, f"unknown audit action {action!r}"
     ctx = _current.get() or Context()
     row = {
         "action": action,
@@ -180,8 +181,14 @@ def record(
     # must fail with it anyway.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-        cursor.execute(_statements().last)
+            # The lock, then the head, in one round trip: each statement of the string takes its
+            # own snapshot (READ COMMITTED), so the read sees every row committed before the lock
+            # was ours. One statement reading the head after locking would not: its snapshot is
+            # taken before it waits. (Needs client-side binding, Django's default for psycopg 3.)
+            cursor.execute(_statements().locked_last, [ADVISORY_LOCK_KEY])
+            cursor.nextset()
+        else:
+            cursor.execute(_statements().last)
         last = cursor.fetchone()
         sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AccessEvent(sequence=sequence, prev_hash=prev_hash, **row)
@@ -197,6 +204,7 @@ def record(
 @dataclass(frozen=True)
 class _Statements:
     last: str
+    locked_last: str
     insert: str
     fields: tuple
 
@@ -213,9 +221,13 @@ def _statements() -> _Statements:
     fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
+    last = (
+        f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(meta.db_table)} "  # noqa: S608  names from the model
+        f"ORDER BY {quote('sequence')} DESC LIMIT 1"
+    )
     return _Statements(
-        last=f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(meta.db_table)} "  # noqa: S608  names from the model
-        f"ORDER BY {quote('sequence')} DESC LIMIT 1",
+        last=last,
+        locked_last=f"SELECT pg_advisory_xact_lock(%s); {last}",
         insert=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         f"RETURNING {quote(meta.pk.column)}",
         fields=fields,

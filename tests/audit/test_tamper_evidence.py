@@ -178,3 +178,43 @@ def test_verify_catches_a_break_that_falls_on_a_chunk_boundary(chain):
     _tamper("UPDATE audit_accessevent SET object_id = %s WHERE sequence = 3", ["/admin/elsewhere"])
     with pytest.raises(CommandError, match="sequence 3"):
         call_command("verify_audit_log", "--chunk-size", "2", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_at_once_leave_one_unbroken_chain():
+    """On PostgreSQL, eight threads with connections of their own record at once: the advisory lock
+    and the head read after it must give every event the next sequence and its predecessor's hash."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers in IMMEDIATE transactions: there is no race to test")
+    import threading
+
+    from django.db import connections
+
+    from reviewportal.audit.chain import verify as walk
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write(worker: int) -> None:
+        try:
+            start.wait()
+            for n in range(30):
+                with transaction.atomic():
+                    trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id=f"/w{worker}/{n}")
+                    if n % 3 == 0:  # now and then two events in one transaction, as a claim records
+                        trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id=f"/w{worker}/{n}b")
+        except BaseException as error:  # noqa: BLE001  reported by the main thread below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    checked, broken = walk()
+    assert broken is None
+    assert checked == AccessEvent.objects.count() == 8 * 40
