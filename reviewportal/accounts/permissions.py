@@ -27,9 +27,17 @@ def permission_id(model: type[models.Model], codename: str) -> int:
     return _load_permission_ids()[(model._meta.app_label, model._meta.model_name, codename)]
 
 
+@functools.cache
+def _permission_ids_named(perm: str) -> tuple[int, ...]:
+    """The ids of every permission "app_label.codename" names (of any of the app's models)."""
+    app_label, codename = perm.split(".")
+    return tuple(pk for (app, _, name), pk in _load_permission_ids().items() if (app, name) == (app_label, codename))
+
+
 def forget_permission_ids(**kwargs) -> None:
     """post_migrate receiver: permissions may have been recreated under new ids."""
     _permission_ids.clear()
+    _permission_ids_named.cache_clear()
 
 
 def grant_sql(own_grants: type[models.Model], group_grants: type[models.Model], *, column: str = "") -> str:
@@ -71,10 +79,8 @@ def has_model_perm(user, perm: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    app_label, codename = perm.split(".")
-    ids = [pk for (app, _, name), pk in _load_permission_ids().items() if app == app_label and name == codename]
     with connection.cursor() as cursor:
-        for pk in ids:
+        for pk in _permission_ids_named(perm):
             cursor.execute(_holds_permission_sql(), [user.pk, pk, user.pk, pk])
             if cursor.fetchone() is not None:
                 return True
