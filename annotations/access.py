@@ -12,6 +12,7 @@ tables are read directly, not has_perm(), which would let a superuser through.
 """
 
 import uuid
+from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 from django.http import Http404
@@ -23,6 +24,7 @@ from annotations.models import Clip, ClipUserObjectPermission, Lease, LeaseOutco
 from reviewportal.accounts.permissions import permission_id
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action, Outcome
+from reviewportal.precompiled import precompiled
 
 VIEW = "view_clip"
 TRANSCRIBE = "transcribe_clip"
@@ -73,15 +75,8 @@ def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
     if not user.is_authenticated:
         raise _denied("clip", public_id, perm)
     clip_uuid = _as_uuid(public_id)
-    granted = ClipUserObjectPermission.objects.filter(
-        user=user, content_object=OuterRef("clip"), permission_id=permission_id(Clip, perm)
-    )
-    lease = (
-        Lease.objects.active(timezone.now())
-        .filter(reviewer=user, clip__public_id=clip_uuid)
-        .filter(Exists(granted))
-        .select_related("clip")
-        .first()
+    lease = _granted_lease.first(
+        reviewer_id=user.pk, clip_uuid=clip_uuid, now=timezone.now(), perm_id=permission_id(Clip, perm)
     )
     if lease is not None:
         clip = lease.clip
@@ -93,6 +88,19 @@ def clip_for_user(user, public_id, perm: str = VIEW) -> Clip:
         return clip
     withdrawn = clip is not None and _last_lease_withdrawn(Lease.objects.filter(reviewer=user, clip=clip))
     raise _denied("clip", public_id, perm, withdrawn=withdrawn)
+
+
+@precompiled
+def _granted_lease(reviewer_id: int, clip_uuid: uuid.UUID, now: datetime, perm_id: int):
+    """The reviewer's active lease on the clip, with the clip, if they hold the permission on it.
+
+    Every save and submit runs it (clip_for_user): kept compiled, see reviewportal.precompiled.
+    """
+    granted = ClipUserObjectPermission.objects.filter(
+        user_id=reviewer_id, content_object=OuterRef("clip"), permission_id=perm_id
+    )
+    leases = Lease.objects.active(now).filter(reviewer_id=reviewer_id, clip__public_id=clip_uuid)
+    return leases.filter(Exists(granted)).select_related("clip").order_by("pk")[:1]
 
 
 def lease_for_user(user, public_id) -> Lease:

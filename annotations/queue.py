@@ -16,6 +16,7 @@ from annotations.models import (
     LeaseOutcome,
 )
 from reviewportal.accounts.permissions import grant_sql, permission_id
+from reviewportal.precompiled import precompiled
 
 
 def reviewable_pool_ids(reviewer) -> list[int]:
@@ -41,15 +42,34 @@ def _pool_ids_statement() -> str:
     return grant_sql(ClipPoolUserObjectPermission, ClipPoolGroupObjectPermission, column="content_object")
 
 
-def claimable_for(reviewer, *, avoid_distress: bool = False):
+def claimable_for(reviewer_id: int, *, avoid_distress: bool = False):
     """Queued clips in queue order, minus those this reviewer skipped before.
 
     With avoid_distress, "possible distress" clips are left for others (the reviewer opted out,
     or has had their shift's share of them).
     """
-    skipped = Lease.objects.filter(clip=OuterRef("pk"), reviewer=reviewer, outcome=LeaseOutcome.RELEASED)
+    skipped = Lease.objects.filter(clip=OuterRef("pk"), reviewer_id=reviewer_id, outcome=LeaseOutcome.RELEASED)
     clips = Clip.objects.queued().filter(~Exists(skipped))
     return clips.filter(possible_distress=False) if avoid_distress else clips
+
+
+def _pool_head(reviewer_id: int, pool_id: int, *, avoid_distress: bool):
+    head = claimable_for(reviewer_id, avoid_distress=avoid_distress).filter(pool_id=pool_id)
+    if connection.features.has_select_for_update_skip_locked:
+        head = head.select_for_update(no_key=True, skip_locked=True, of=("self",))
+    return head[:1]
+
+
+# A pool's head, locked where the database can skip locked rows: every claim reads one per pool,
+# so the statement is kept compiled (reviewportal.precompiled), one for each avoid_distress.
+@precompiled
+def _any_head(reviewer_id: int, pool_id: int):
+    return _pool_head(reviewer_id, pool_id, avoid_distress=False)
+
+
+@precompiled
+def _calm_head(reviewer_id: int, pool_id: int):
+    return _pool_head(reviewer_id, pool_id, avoid_distress=True)
 
 
 def take_next_clip(
@@ -74,16 +94,10 @@ def take_next_clip(
     answering it costs a count, and most clips are not. If it says no, the heads are looked up
     again without such clips. The returned clip is the whole row, read under the lock.
     """
-    lock = connection.features.has_select_for_update_skip_locked
     distress_allowed = None if may_take_distress is not None else True
     while True:
-        heads = []
-        for pool_id in pool_ids:
-            head = claimable_for(reviewer, avoid_distress=avoid_distress).filter(pool_id=pool_id)
-            if lock:
-                head = head.select_for_update(no_key=True, skip_locked=True, of=("self",))
-            if (clip := head.first()) is not None:
-                heads.append(clip)
+        pool_head = _calm_head if avoid_distress else _any_head
+        heads = [clip for pool_id in pool_ids if (clip := pool_head.first(reviewer_id=reviewer.pk, pool_id=pool_id))]
         if not heads:
             return None
         heads.sort(key=lambda clip: (-clip.priority, clip.received_at, clip.pk))

@@ -40,6 +40,7 @@ from escalations import prescreen
 from escalations.models import ReviewerWellbeing
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
+from reviewportal.precompiled import precompiled
 from reviewportal.security import volume
 
 # --- Ingest ------------------------------------------------------------------------------------
@@ -145,10 +146,18 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
     Clip.objects.filter(pk=lease.clip_id, status=ClipStatus.LEASED).update(status=clip_status)
 
 
+# The review loop's reads below are @precompiled: their SQL is built once per thread, not per call.
+
+
+@precompiled
+def _lease_locked(lease_id: int):
+    return Lease.objects.select_for_update(no_key=True).filter(pk=lease_id)
+
+
 def _locked_active_lease(lease: Lease, now: datetime) -> Lease:
     """Re-read the lease under a row lock and insist it is still active. Call inside transaction.atomic."""
-    locked = Lease.objects.select_for_update(no_key=True).get(pk=lease.pk)
-    if not locked.is_active(now):
+    locked = _lease_locked.first(lease_id=lease.pk)
+    if locked is None or not locked.is_active(now):
         raise LeaseEnded(f"{lease} is no longer active")
     _keep_clip(lease, locked)
     return locked
@@ -187,12 +196,23 @@ def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> in
         return _expire_overdue(now, limit=limit)
 
 
+def _overdue_locked(now: datetime):
+    return Lease.objects.overdue(now).select_for_update(no_key=True, skip_locked=True).order_by("expires_at")
+
+
+@precompiled
+def _overdue_for_a_claim(now: datetime):
+    return _overdue_locked(now)[:EXPIRY_SWEEP_PER_CLAIM]
+
+
 def _expire_overdue(now: datetime, *, limit: int) -> int:
-    """Call inside transaction.atomic; locks the overdue leases it expires (skipping locked ones)."""
+    """Call inside transaction.atomic; locks the overdue leases it expires (skipping locked ones).
+
+    A claim's sweep (limit EXPIRY_SWEEP_PER_CLAIM) runs a statement kept compiled.
+    """
+    overdue = _overdue_for_a_claim.all(now=now) if limit == EXPIRY_SWEEP_PER_CLAIM else _overdue_locked(now)[:limit]
     expired = 0
-    for lease in (
-        Lease.objects.overdue(now).select_for_update(no_key=True, skip_locked=True).order_by("expires_at")[:limit]
-    ):
+    for lease in overdue:
         _expire(lease, now)
         expired += 1
     return expired
@@ -225,6 +245,14 @@ def _record_promotion(ahead: Lease) -> None:
     trail.record(Action.LEASE_RENEWED, object_type="clip", object_id=ahead.clip.public_id, detail=detail)
 
 
+@precompiled
+def _open_leases_locked(reviewer_id: int):
+    """The reviewer's open leases, locked: current first, the one claimed ahead second (the order
+    every service locks them in)."""
+    leases = Lease.objects.filter(reviewer_id=reviewer_id, ended_at__isnull=True)
+    return leases.select_for_update(no_key=True, of=("self",)).select_related("clip").order_by("is_next")
+
+
 def _locked_with_ahead(lease: Lease, now: datetime) -> tuple[Lease, Lease | None]:
     """Lock the reviewer's current `lease` (insisting it is still active) and their live lease
     claimed ahead, if any, in one read; current first, as lease_claim locks them.
@@ -232,11 +260,7 @@ def _locked_with_ahead(lease: Lease, now: datetime) -> tuple[Lease, Lease | None
     Call inside transaction.atomic, for work that ends `lease` and then promotes the one ahead.
     """
     locked = ahead = None
-    for each in (
-        Lease.objects.filter(reviewer_id=lease.reviewer_id, ended_at__isnull=True)
-        .select_for_update(no_key=True)
-        .order_by("is_next")
-    ):
+    for each in _open_leases_locked.all(reviewer_id=lease.reviewer_id):
         if each.pk == lease.pk:
             locked = each
         elif each.is_next and each.is_active(now):
@@ -260,7 +284,7 @@ def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) 
         return None
     # Read after the reviewer's row lock, in a statement of its own: a break that committed while
     # this claim waited for the lock is seen (one joined to the locking read would not be).
-    wellbeing = ReviewerWellbeing.objects.filter(reviewer=reviewer).first()
+    wellbeing = _wellbeing.first(reviewer_id=reviewer.pk)
     if wellbeing is not None and wellbeing.is_paused(now):
         raise OnBreak(wellbeing.paused_until)
     clip = queue.take_next_clip(
@@ -282,15 +306,25 @@ def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) 
     return lease
 
 
+@precompiled
+def _wellbeing(reviewer_id: int):
+    return ReviewerWellbeing.objects.filter(reviewer_id=reviewer_id)
+
+
 def distressing_leases_this_shift(reviewer, now: datetime) -> int:
     """ "Possible distress" clips the reviewer was given in the last SHIFT_HOURS."""
     since = now - timedelta(hours=settings.SHIFT_HOURS)
     return Lease.objects.filter(reviewer=reviewer, started_at__gte=since, clip__possible_distress=True).count()
 
 
+@precompiled
+def _reviewer_locked(reviewer_id: int):
+    return get_user_model().objects.select_for_update(no_key=True).filter(pk=reviewer_id).only("pk")
+
+
 def _lock_reviewer(reviewer) -> None:
     """Serialise one reviewer's claims; other reviewers are not held up. Call inside transaction.atomic."""
-    get_user_model().objects.select_for_update(no_key=True).filter(pk=reviewer.pk).exists()
+    _reviewer_locked.all(reviewer_id=reviewer.pk)
 
 
 def lease_claim(*, reviewer, with_audio_link: bool = False) -> Lease | None:
@@ -330,12 +364,7 @@ def _claim_locked(reviewer, now: datetime) -> Lease | None:
     # Both open leases (current, then the one claimed ahead) in one locking read; current first,
     # the order lease_renew and lease_release lock them in.
     held = ahead = None
-    for lease in (
-        Lease.objects.filter(reviewer=reviewer, ended_at__isnull=True)
-        .select_for_update(no_key=True, of=("self",))
-        .select_related("clip")
-        .order_by("is_next")
-    ):
+    for lease in _open_leases_locked.all(reviewer_id=reviewer.pk):
         if lease.is_next:
             ahead = lease
         else:
@@ -446,15 +475,21 @@ def lease_renew(*, lease: Lease) -> Lease:
 # --- Transcripts -------------------------------------------------------------------------------
 
 
-def _latest_revision(clip_id: int) -> TranscriptRevision | None:
-    return TranscriptRevision.objects.filter(clip_id=clip_id).order_by("-version").first()
+@precompiled
+def _latest_revisions(clip_id: int):
+    return TranscriptRevision.objects.filter(clip_id=clip_id).order_by("-version")[:1]
+
+
+def latest_revision(clip_id: int) -> TranscriptRevision | None:
+    """The clip's newest transcript revision, or None before the first save."""
+    return _latest_revisions.first(clip_id=clip_id)
 
 
 def _add_revision(
     locked: Lease, *, text: str, segments: list[dict], tags: list[str], base_version: int, now: datetime
 ) -> TranscriptRevision:
     """Call inside transaction.atomic with the lease row locked (it serialises saves on one clip)."""
-    latest = _latest_revision(locked.clip_id)
+    latest = latest_revision(locked.clip_id)
     current_version = latest.version if latest else 0
     if base_version != current_version:
         raise TranscriptConflict(latest)
@@ -515,7 +550,7 @@ def clip_submit(
     now = timezone.now()
     with transaction.atomic():
         locked, ahead = _locked_with_ahead(lease, now)
-        latest = _add_revision(locked, now=now, **final) if final else _latest_revision(locked.clip_id)
+        latest = _add_revision(locked, now=now, **final) if final else latest_revision(locked.clip_id)
         if latest is None:
             raise ValidationError({"transcript": "save a transcript before submitting"})
         if version is not None and version != latest.version:

@@ -129,7 +129,7 @@ class ClipOutputSerializer(serializers.Serializer):
 
     def _latest(self, clip) -> TranscriptRevision | None:
         if not hasattr(clip, "_latest_revision"):
-            clip._latest_revision = clip.revisions.order_by("-version").first()
+            clip._latest_revision = services.latest_revision(clip.pk)
         return clip._latest_revision
 
     def get_version(self, clip) -> int:

@@ -1,0 +1,188 @@
+"""Querysets whose SQL is built once per thread and then run with new values.
+
+The review loop's reads are a dozen short querysets (the caller's lease, the latest revision, the
+queue's head...) run on every claim, save and submit. Django builds each one's SQL again on every
+call, and under load that building cost more server CPU than the rest of the request together
+(bench/queue.py, docs/benchmarks.md). A function decorated with @precompiled returns the
+queryset, written as usual; its arguments are the values that change from call to call, typed
+(int, str, uuid.UUID, datetime). The first call in a thread builds the queryset once with
+stand-in values, finds where each stand-in landed among the SQL's parameters and keeps the SQL;
+later calls only fill the parameters in, run it and turn the rows into model instances as the
+ORM would (select_related and annotations included).
+
+    @precompiled
+    def latest_revision(clip_id: int):
+        return TranscriptRevision.objects.filter(clip_id=clip_id).order_by("-version")[:1]
+
+    revision = latest_revision.first(clip_id=clip.pk)
+
+The function must depend on nothing but its arguments: it is built twice with different stand-ins
+and refused (ImproperlyConfigured) unless the two differ only where the stand-ins went, which
+catches a timezone.now() or a value read from the database inside it. Values that can change
+between migrations (permission ids) are passed as arguments too; the kept SQL is dropped after
+every migrate or flush (forget_all()) anyway. Only querysets of model instances are supported,
+without prefetch_related; a row lock (select_for_update) still needs transaction.atomic.
+"""
+
+import functools
+import inspect
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models.query import ModelIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
+
+_KINDS = (int, str, uuid.UUID, datetime)
+_local = threading.local()
+_generation = 0  # bumped by forget_all(); a thread's kept SQL of an older generation is rebuilt
+
+
+def _stand_in(kind: type, index: int, round_: int):
+    """A value of `kind` that no real query passes, different for each argument and each build."""
+    serial = 1000 * round_ + index
+    if kind is int:
+        return 7_301_000_000_000 + serial
+    if kind is str:
+        return f"precompiled-stand-in-{serial}"
+    if kind is uuid.UUID:
+        return uuid.UUID(int=0x7E57_0000_0000_4000_8000_0000_0000_0000 + serial)
+    return datetime(1901, 2, 3, 4, 5, 6, 100_000 + serial, tzinfo=UTC)
+
+
+def _to_db(kind: type, value, connection):
+    """`value` as the ORM hands it to this connection's driver (what the field would do to it)."""
+    if kind is uuid.UUID:
+        value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        return value if connection.features.has_native_uuid_field else value.hex
+    if kind is datetime:
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Built:
+    generation: int
+    sql: str
+    params: tuple  # the constant parameters, with None where an argument goes
+    slots: tuple  # for each parameter: the index of its argument, or None for a constant
+    compiler: object
+    converters: dict
+    locks: bool
+    model: type
+    fields_start: int
+    init_list: list
+    related_populators: list
+    annotation_col_map: dict
+
+
+class Precompiled:
+    def __init__(self, build: Callable, using: str = DEFAULT_DB_ALIAS):
+        self.build = build
+        self.using = using
+        signature = inspect.signature(build)
+        self.names = tuple(signature.parameters)
+        self.kinds = tuple(signature.parameters[name].annotation for name in self.names)
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            if kind not in _KINDS:
+                raise ImproperlyConfigured(f"{build.__qualname__}: argument {name} needs a type among {_KINDS}")
+        functools.update_wrapper(self, build)
+
+    def all(self, **values) -> list:
+        """The queryset's model instances for these values."""
+        built = self._built()
+        connection = connections[self.using]
+        if built.locks and not connection.in_atomic_block:
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        args = [_to_db(kind, values[name], connection) for name, kind in zip(self.names, self.kinds, strict=True)]
+        slotted = zip(built.slots, built.params, strict=True)
+        params = [args[slot] if slot is not None else constant for slot, constant in slotted]
+        with connection.cursor() as cursor:
+            cursor.execute(built.sql, params)
+            rows = cursor.fetchall()
+        if built.converters:
+            rows = built.compiler.apply_converters(rows, built.converters)
+        return [self._instance(built, row) for row in rows]
+
+    def first(self, **values):
+        """The first instance, or None. Put the LIMIT ([:1]) in the queryset: this does not add one."""
+        found = self.all(**values)
+        return found[0] if found else None
+
+    def _instance(self, built: _Built, row):
+        end = built.fields_start + len(built.init_list)
+        instance = built.model.from_db(self.using, built.init_list, row[built.fields_start : end])
+        for populator in built.related_populators:
+            populator.populate(row, instance)
+        for name, position in built.annotation_col_map.items():
+            setattr(instance, name, row[position])
+        return instance
+
+    def _built(self) -> _Built:
+        kept = getattr(_local, "built", None)
+        if kept is None:
+            kept = _local.built = {}
+        built = kept.get(self)
+        if built is None or built.generation != _generation:
+            built = kept[self] = self._compile()
+        return built
+
+    def _compile(self) -> _Built:
+        connection = connections[self.using]
+        first, second = (self._compile_with(round_, connection) for round_ in (1, 2))
+        (sql, params, slots, compiler), (sql_again, params_again, slots_again, _) = first, second
+        constants_differ = [a != b for a, b, slot in zip(params, params_again, slots, strict=True) if slot is None]
+        if sql != sql_again or slots != slots_again or any(constants_differ):
+            raise ImproperlyConfigured(
+                f"{self.build.__qualname__} builds a different query for the same arguments: "
+                "it may depend only on its arguments (pass the time, ids and the like in)"
+            )
+        select, klass_info = compiler.select, compiler.klass_info
+        select_fields = klass_info["select_fields"]
+        fields_start, fields_end = select_fields[0], select_fields[-1] + 1
+        return _Built(
+            generation=_generation,
+            sql=sql,
+            params=tuple(None if slot is not None else param for param, slot in zip(params, slots, strict=True)),
+            slots=slots,
+            compiler=compiler,
+            converters=compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
+            locks=compiler.query.select_for_update,
+            model=klass_info["model"],
+            fields_start=fields_start,
+            init_list=[column[0].target.attname for column in select[fields_start:fields_end]],
+            related_populators=get_related_populators(klass_info, select, self.using),
+            annotation_col_map=dict(compiler.annotation_col_map or {}),
+        )
+
+    def _compile_with(self, round_: int, connection):
+        stand_ins = [_stand_in(kind, index, round_) for index, kind in enumerate(self.kinds)]
+        queryset = self.build(*stand_ins)
+        name = self.build.__qualname__
+        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
+            raise ImproperlyConfigured(f"{name}: only querysets of model instances, without prefetch_related")
+        if queryset._known_related_objects:
+            raise ImproperlyConfigured(f"{name}: build it from a model's manager, not a related manager")
+        compiler = queryset.query.get_compiler(using=self.using)
+        sql, params = compiler.as_sql()
+        in_db = [_to_db(kind, value, connection) for kind, value in zip(self.kinds, stand_ins, strict=True)]
+        slots = tuple(next((index for index, value in enumerate(in_db) if value == param), None) for param in params)
+        missing = [self.names[index] for index in range(len(in_db)) if index not in slots]
+        if missing:
+            raise ImproperlyConfigured(f"{name}: argument(s) {', '.join(missing)} did not reach the SQL as given")
+        return sql, tuple(params), slots, compiler
+
+
+def precompiled(build: Callable) -> Precompiled:
+    """Decorator: see the module docstring."""
+    return Precompiled(build)
+
+
+def forget_all(**kwargs) -> None:
+    """post_migrate receiver: rebuild every kept query (a flush may renumber what they were built with)."""
+    global _generation
+    _generation += 1
