@@ -44,9 +44,10 @@ _generation = 0  # bumped by forget_all(); a thread's kept SQL of an older gener
 
 def _stand_in(kind: type, index: int, round_: int):
     """A value of `kind` that no real query passes, different for each argument and each build."""
-    serial = 1000 * round_ + index
+    serial = 100 * round_ + index
     if kind is int:
-        return 7_301_000_000_000 + serial
+        # Within a SmallIntegerField's range: Django skips a lookup whose value no column could hold.
+        return 30_011 + serial
     if kind is str:
         return f"precompiled-stand-in-{serial}"
     if kind is uuid.UUID:

@@ -118,8 +118,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # Django's AuthenticationMiddleware and django-otp's OTPMiddleware, in one query.
+    "reviewportal.accounts.middleware.SignedInUserMiddleware",
     # Binds who and from where for every event recorded while the request runs.
     "reviewportal.audit.middleware.AuditContextMiddleware",
     # Deny by default: after these two, a request is signed in with both factors, or it is on the
