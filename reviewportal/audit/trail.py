@@ -180,16 +180,20 @@ def record(
     # Inside the caller's transaction no savepoint is needed: if the event fails, the action
     # must fail with it anyway.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        last = _appended_in_this_transaction()
+        if last is not None:
+            pass  # the lock is already ours, and that row is the head: no round trip
+        elif connection.vendor == "postgresql":
             # The lock, then the head, in one round trip: each statement of the string takes its
             # own snapshot (READ COMMITTED), so the read sees every row committed before the lock
             # was ours. One statement reading the head after locking would not: its snapshot is
             # taken before it waits. (Needs client-side binding, Django's default for psycopg 3.)
             cursor.execute(_statements().locked_last, [ADVISORY_LOCK_KEY])
             cursor.nextset()
+            last = cursor.fetchone()
         else:
             cursor.execute(_statements().last)
-        last = cursor.fetchone()
+            last = cursor.fetchone()
         sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AccessEvent(sequence=sequence, prev_hash=prev_hash, **row)
         row.update(sequence=sequence, at=event.at, prev_hash=prev_hash)
@@ -197,8 +201,36 @@ def record(
         _insert(cursor, event)
         activity.count_event(event)
         # robust: a cache outage must not turn a committed action into an error; the mark only lags.
-        transaction.on_commit(lambda: _raise_high_water(sequence, event.hash), robust=True)
+        transaction.on_commit(_HighWater(sequence, event.hash), robust=True)
     return event
+
+
+@dataclass(frozen=True)
+class _HighWater:
+    """The on-commit write of the high-water mark for one appended row; also how a later record()
+    in the same transaction knows that row is still the head."""
+
+    sequence: int
+    hash: str
+
+    def __call__(self) -> None:
+        _raise_high_water(self.sequence, self.hash)
+
+
+def _appended_in_this_transaction() -> tuple[int, str] | None:
+    """The (sequence, hash) of the last row this transaction appended, if it still stands.
+
+    A claim records two events in one transaction; the second needs neither the lock (still ours
+    until COMMIT) nor a read of the head (the row just written). The row stands while its
+    on-commit callback is queued: Django drops the callbacks of a savepoint when it rolls back,
+    and all of them at the commit or rollback of the transaction, so nothing stale is ever
+    taken for the head. (A rolled-back savepoint also gives back a lock taken inside it; the
+    next event then takes it again.)
+    """
+    for _, callback, _ in reversed(connection.run_on_commit):
+        if isinstance(callback, _HighWater):
+            return callback.sequence, callback.hash
+    return None
 
 
 @dataclass(frozen=True)

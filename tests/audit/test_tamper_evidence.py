@@ -180,6 +180,37 @@ def test_verify_catches_a_break_that_falls_on_a_chunk_boundary(chain):
         call_command("verify_audit_log", "--chunk-size", "2", stdout=io.StringIO(), stderr=io.StringIO())
 
 
+def test_a_second_event_in_one_transaction_needs_no_lock_or_head_read():
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        first = trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/first")
+        with CaptureQueriesContext(connection) as captured:
+            second = trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/second")
+
+    assert [q["sql"].split()[0] for q in captured.captured_queries] == ["INSERT"]
+    assert (second.sequence, second.prev_hash) == (first.sequence + 1, first.hash)
+    assert verify()[0] == 0
+
+
+def test_an_event_rolled_back_with_its_savepoint_is_not_taken_for_the_head():
+    """The head a transaction remembers must go when a savepoint takes its row away; the next event
+    chains to the row before it, or verify_audit_log would find a hole."""
+    with transaction.atomic():
+        kept = trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/kept")
+        try:
+            with transaction.atomic():
+                trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/undone")
+                raise RuntimeError("the action failed")
+        except RuntimeError:
+            pass
+        after = trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/after")
+
+    assert (after.sequence, after.prev_hash) == (kept.sequence + 1, kept.hash)
+    assert not AccessEvent.objects.filter(object_id="/undone").exists()
+    assert verify()[0] == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_writers_at_once_leave_one_unbroken_chain():
     """On PostgreSQL, eight threads with connections of their own record at once: the advisory lock
