@@ -61,7 +61,7 @@ import psycopg
 import uvloop
 from tqdm import tqdm
 
-from bench import chart, machine, serving
+from bench import chart, http1, machine, serving
 from bench.stats import summarise
 
 BENCH_RESULTS = REPO_ROOT / "bench" / "results"
@@ -531,53 +531,51 @@ def sign_in_reviewers(base_url: str, users: list, password: str) -> list[dict[st
 def run_http(
     base_url: str, cookies: list[dict[str, str]], *, fresh: bool, warmup_s: float, duration_s: float, sampler_factory
 ):
-    """K reviewers (one per cookie set) as asyncio tasks in this process, each with its own client."""
+    """K reviewers (one per cookie set) as asyncio tasks in this process, each with its own connection.
+
+    The load is sent with bench/http1.py, not httpx: on these 2 cores every millisecond of client
+    CPU is one the server does not get (httpx took 30-35 % of a core at K = 8).
+    """
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
 
     async def load() -> tuple[Recorder, object]:
-        # One connection per reviewer at most; none kept between requests when `fresh`.
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=0 if fresh else 1)
-        clients = [httpx.AsyncClient(base_url=base_url, cookies=jar, limits=limits, timeout=30) for jar in cookies]
         window = Window.starting_now(warmup_s, duration_s)
         recorder = Recorder(window)
+
+        def opened() -> None:
+            recorder.connections_opened += 1
+
+        clients = [http1.Client(host, int(port), cookies=jar, fresh=fresh, on_connect=opened) for jar in cookies]
         sampler = sampler_factory(window)
         sampler.start()
         try:
             await asyncio.gather(
                 *(
-                    _http_reviewer(client, jar["csrftoken"], fresh, recorder)
+                    _http_reviewer(client, jar["csrftoken"], recorder)
                     for client, jar in zip(clients, cookies, strict=True)
                 )
             )
         finally:
             sampler.stop()
             for client in clients:
-                await client.aclose()
+                await client.close()
         return recorder, sampler
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(load())
 
 
-async def _http_reviewer(client: httpx.AsyncClient, csrf_token: str, fresh: bool, recorder: Recorder) -> None:
+async def _http_reviewer(client: http1.Client, csrf_token: str, recorder: Recorder) -> None:
     """One reviewer's loop: claim, save a transcript on top of the clip's version, submit it."""
     headers = {"X-CSRFToken": csrf_token}
-    if fresh:
-        # Also tell the server, so it closes its end too, as a browser without keep-alive would.
-        headers["Connection"] = "close"
 
-    async def count_connections(event_name: str, info: dict) -> None:
-        if event_name == "connection.connect_tcp.complete":
-            recorder.connections_opened += 1
-
-    async def timed(call: str, method: str, url: str, *, ok: set[int], **kwargs) -> httpx.Response | None:
+    async def timed(call: str, method: str, url: str, *, ok: set[int], json=None) -> http1.Response | None:
         """Send one request and record its latency; None (and a recorded failure) unless its status is in `ok`."""
         started = time.perf_counter()
         try:
-            response = await client.request(
-                method, url, headers=headers, extensions={"trace": count_connections}, **kwargs
-            )
-        except httpx.TransportError as error:
-            recorder.failure(call, type(error).__name__)
+            response = await client.request(method, url, headers=headers, json_body=json)
+        except http1.TransportError as error:
+            recorder.failure(call, str(error))
             await asyncio.sleep(0.05)
             return None
         recorder.call(call, started, time.perf_counter())
