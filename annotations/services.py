@@ -193,10 +193,11 @@ def lease_expire_overdue(*, now: datetime | None = None, limit: int = 200) -> in
     """
     now = now or timezone.now()
     with transaction.atomic():
-        return _expire_overdue(now, limit=limit)
+        return _expire_each(_overdue_locked(now)[:limit], now)
 
 
 def _overdue_locked(now: datetime):
+    """Leases past their time, locked, skipping those another process is expiring right now."""
     return Lease.objects.overdue(now).select_for_update(no_key=True, skip_locked=True).order_by("expires_at")
 
 
@@ -205,12 +206,8 @@ def _overdue_for_a_claim(now: datetime):
     return _overdue_locked(now)[:EXPIRY_SWEEP_PER_CLAIM]
 
 
-def _expire_overdue(now: datetime, *, limit: int) -> int:
-    """Call inside transaction.atomic; locks the overdue leases it expires (skipping locked ones).
-
-    A claim's sweep (limit EXPIRY_SWEEP_PER_CLAIM) runs a statement kept compiled.
-    """
-    overdue = _overdue_for_a_claim.all(now=now) if limit == EXPIRY_SWEEP_PER_CLAIM else _overdue_locked(now)[:limit]
+def _expire_each(overdue, now: datetime) -> int:
+    """Expire these overdue leases, locked by the read that found them. Call inside transaction.atomic."""
     expired = 0
     for lease in overdue:
         _expire(lease, now)
@@ -348,7 +345,7 @@ def lease_claim(*, reviewer, with_audio_link: bool = False) -> Lease | None:
     if with_audio_link:
         volume.check(reviewer, "audio_link")  # likewise; and no clip is leased that could not be heard
     with transaction.atomic():
-        _expire_overdue(now, limit=EXPIRY_SWEEP_PER_CLAIM)
+        _expire_each(_overdue_for_a_claim.all(now=now), now)
         _lock_reviewer(reviewer)
         lease = _claim_locked(reviewer, now)
         if lease is not None and with_audio_link:

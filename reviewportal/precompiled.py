@@ -136,8 +136,11 @@ class Precompiled:
         connection = connections[self.using]
         first, second = (self._compile_with(round_, connection) for round_ in (1, 2))
         (sql, params, slots, compiler), (sql_again, params_again, slots_again, _) = first, second
-        constants_differ = [a != b for a, b, slot in zip(params, params_again, slots, strict=True) if slot is None]
-        if sql != sql_again or slots != slots_again or any(constants_differ):
+        if (
+            sql != sql_again
+            or slots != slots_again
+            or any(a != b for a, b, slot in zip(params, params_again, slots, strict=True) if slot is None)
+        ):
             raise ImproperlyConfigured(
                 f"{self.build.__qualname__} builds a different query for the same arguments: "
                 "it may depend only on its arguments (pass the time, ids and the like in)"

@@ -180,20 +180,8 @@ def record(
     # Inside the caller's transaction no savepoint is needed: if the event fails, the action
     # must fail with it anyway.
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        last = _appended_in_this_transaction()
-        if last is not None:
-            pass  # the lock is already ours, and that row is the head: no round trip
-        elif connection.vendor == "postgresql":
-            # The lock, then the head, in one round trip: each statement of the string takes its
-            # own snapshot (READ COMMITTED), so the read sees every row committed before the lock
-            # was ours. One statement reading the head after locking would not: its snapshot is
-            # taken before it waits. (Needs client-side binding, Django's default for psycopg 3.)
-            cursor.execute(_statements().locked_last, [ADVISORY_LOCK_KEY])
-            cursor.nextset()
-            last = cursor.fetchone()
-        else:
-            cursor.execute(_statements().last)
-            last = cursor.fetchone()
+        # After this transaction's first event the lock is already ours and the head is its row.
+        last = _appended_in_this_transaction() or _lock_and_read_head(cursor)
         sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
         event = AccessEvent(sequence=sequence, prev_hash=prev_hash, **row)
         row.update(sequence=sequence, at=event.at, prev_hash=prev_hash)
@@ -215,6 +203,20 @@ class _HighWater:
 
     def __call__(self) -> None:
         _raise_high_water(self.sequence, self.hash)
+
+
+def _lock_and_read_head(cursor) -> tuple[int, str] | None:
+    """Take the chain's lock, then read its newest (sequence, hash); None for an empty chain."""
+    if connection.vendor == "postgresql":
+        # The lock, then the head, in one round trip: each statement of the string takes its own
+        # snapshot (READ COMMITTED), so the read sees every row committed before the lock was
+        # ours. One statement reading the head after locking would not: its snapshot is taken
+        # before it waits. (Needs client-side binding, Django's default for psycopg 3.)
+        cursor.execute(_statements().locked_last, [ADVISORY_LOCK_KEY])
+        cursor.nextset()
+    else:
+        cursor.execute(_statements().last)  # SQLite's IMMEDIATE transaction is the lock
+    return cursor.fetchone()
 
 
 def _appended_in_this_transaction() -> tuple[int, str] | None:
