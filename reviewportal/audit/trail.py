@@ -9,8 +9,9 @@ Rows are chained: each carries the previous row's hash and an HMAC (AUDIT_HMAC_K
 SECRET_KEY) over its own content plus that hash. Appending takes a lock, a transaction-scoped
 advisory lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers), so the
 chain has one order; the lock is held from the append to the commit, which is why services
-record last. After each commit the newest (sequence, hash) is written to the cache as a high-water
-mark, so verify_audit_log can tell when the newest rows were deleted (reviewportal.audit.chain).
+record last. After each commit the newest (sequence, hash) is noted for the high-water mark,
+which a writer thread puts in the cache (reviewportal.audit.high_water), so verify_audit_log can
+tell when the newest rows were deleted (reviewportal.audit.chain).
 """
 
 import contextlib
@@ -29,19 +30,16 @@ from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection, transaction
 
 from reviewportal.audit import activity
+from reviewportal.audit import high_water as mark
 from reviewportal.audit.models import AccessEvent, Action, Outcome
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key: "audit" in ASCII, so it cannot collide with anything else of ours.
 ADVISORY_LOCK_KEY = 0x6175646974
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
-# The newest (sequence, hash) committed, kept outside the table (in Redis in production), so
-# verify_audit_log can tell when the newest rows were deleted. See docs/audit.md.
-HIGH_WATER_KEY = "audit:high-water"
 _ACTIONS = frozenset(Action.values)  # Action.values builds a new list on every read
 
 
@@ -188,21 +186,20 @@ def record(
         event.hash = seal(row)
         _insert(cursor, event)
         activity.count_event(event)
-        # robust: a cache outage must not turn a committed action into an error; the mark only lags.
-        transaction.on_commit(_HighWater(sequence, event.hash), robust=True)
+        transaction.on_commit(_HighWater(sequence, event.hash))
     return event
 
 
 @dataclass(frozen=True)
 class _HighWater:
-    """The on-commit write of the high-water mark for one appended row; also how a later record()
+    """The on-commit note of one appended row for the high-water mark; also how a later record()
     in the same transaction knows that row is still the head."""
 
     sequence: int
     hash: str
 
     def __call__(self) -> None:
-        _raise_high_water(self.sequence, self.hash)
+        mark.note(self.sequence, self.hash)
 
 
 def _lock_and_read_head(cursor) -> tuple[int, str] | None:
@@ -277,15 +274,9 @@ def _insert(cursor, event: AccessEvent) -> None:
     event._state.db = connection.alias
 
 
-def _raise_high_water(sequence: int, hash_: str) -> None:
-    """Note the newest committed row outside the table. Commits from several processes can land
-    here out of order, so the mark can lag a few rows behind, never run ahead of, what exists."""
-    cache.set(HIGH_WATER_KEY, [sequence, hash_], timeout=None)
-
-
 def high_water() -> tuple[int, str] | None:
-    mark = cache.get(HIGH_WATER_KEY)
-    return (int(mark[0]), str(mark[1])) if mark else None
+    """The newest committed (sequence, hash) as far as the cache knows (see high_water.py)."""
+    return mark.read()
 
 
 def client_ip(request) -> str | None:

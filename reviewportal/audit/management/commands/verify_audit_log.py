@@ -1,11 +1,10 @@
 import re
 
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Max, Min
 from tqdm import tqdm
 
-from reviewportal.audit import trail
+from reviewportal.audit import high_water, trail
 from reviewportal.audit.chain import verify
 from reviewportal.audit.models import AccessEvent, Action
 
@@ -48,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size: must be at least 1")
         with trail.as_command("verify_audit_log"):
             if forget_high_water:
-                cache.delete(trail.HIGH_WATER_KEY)
+                high_water.forget()
                 trail.record(Action.AUDIT_VERIFIED, object_type="access_events", detail={"forgot_high_water": True})
             bounds = AccessEvent.objects.aggregate(first=Min("sequence"), last=Max("sequence"))
             total = (bounds["last"] - bounds["first"] + 1) if bounds["first"] is not None else 0

@@ -1,0 +1,102 @@
+"""The high-water mark: the newest committed (sequence, hash) of the chain, kept outside the table.
+
+verify_audit_log needs it to tell when the newest rows were deleted (reviewportal.audit.chain).
+It lives in the cache (Redis in production) under HIGH_WATER_KEY.
+
+The mark is written behind the request, not in it. A commit only notes its newest row here; one
+writer thread per process writes the newest noted mark to the cache, and marks noted while a
+write is under way are folded into the next one. A request no longer waits on a cache round trip
+after each commit (issue 4's cost target), and under load a process writes the mark a few times
+per batch of commits instead of once per commit. The price: the mark trails a commit by one cache
+write, about a millisecond, instead of by nothing. It was already allowed to lag (commits from
+several processes land in any order), never to run ahead, and it still never runs ahead: only
+committed rows are noted.
+
+read() and settle() first write, in the caller's thread, whatever this process has noted, so a
+reader in the same process (a test, verify_audit_log after its own event) sees every commit it
+made. A process that exits settles at exit; a forked child starts with nothing noted.
+"""
+
+import atexit
+import logging
+import os
+import threading
+
+from django.core.cache import cache
+
+HIGH_WATER_KEY = "audit:high-water"
+
+logger = logging.getLogger(__name__)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self._noted: tuple[int, str] | None = None  # newest noted, not yet taken for a write
+        self._state = threading.Lock()  # guards _noted and _thread
+        self._wake = threading.Condition(self._state)
+        self._writing = threading.Lock()  # one write at a time, in the order marks were taken
+        self._thread: threading.Thread | None = None
+
+    def note(self, sequence: int, hash_: str) -> None:
+        """Called after a commit: cheap, never touches the cache itself."""
+        with self._state:
+            if self._noted is None or sequence > self._noted[0]:
+                self._noted = (sequence, hash_)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="audit-high-water", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def settle(self) -> None:
+        """Write what is noted now, in this thread, after any write already under way."""
+        with self._writing:
+            self._write_taken()
+
+    def _run(self) -> None:
+        while True:
+            with self._state:
+                while self._noted is None:
+                    self._wake.wait()
+            with self._writing:
+                self._write_taken()
+
+    def _write_taken(self) -> None:
+        """Take the noted mark and write it; call holding _writing, so marks go out in order."""
+        with self._state:
+            mark, self._noted = self._noted, None
+        if mark is None:
+            return
+        try:
+            cache.set(HIGH_WATER_KEY, [mark[0], mark[1]], timeout=None)
+        except Exception:  # noqa: BLE001  any cache outage: the writer must go on, the mark only lags
+            logger.warning("could not write the audit trail's high-water mark; it lags until the next write")
+
+    def reset_after_fork(self) -> None:
+        self.__init__()
+
+
+_writer = _Writer()
+os.register_at_fork(after_in_child=_writer.reset_after_fork)
+atexit.register(_writer.settle)
+
+
+def note(sequence: int, hash_: str) -> None:
+    """Record that the row (sequence, hash) committed; the mark follows shortly."""
+    _writer.note(sequence, hash_)
+
+
+def settle() -> None:
+    """Wait until every mark this process noted is in the cache."""
+    _writer.settle()
+
+
+def read() -> tuple[int, str] | None:
+    settle()
+    mark = cache.get(HIGH_WATER_KEY)
+    return (int(mark[0]), str(mark[1])) if mark else None
+
+
+def forget() -> None:
+    """Drop the mark (after a database was deliberately recreated)."""
+    settle()
+    cache.delete(HIGH_WATER_KEY)
