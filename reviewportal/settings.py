@@ -205,6 +205,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, plus the access trail's events sent with the COMMIT (one round trip less,
+    # and the chain's lock held for one round trip): reviewportal/audit/postgresql/base.py.
+    DATABASES["default"]["ENGINE"] = "reviewportal.audit.postgresql"
     # Under ASGI every request runs its sync code in a thread of its own, so a persistent
     # connection (CONN_MAX_AGE) would be one per thread: opened each request and left behind
     # until PostgreSQL runs out. A pool per process hands each request a warm connection instead.

@@ -52,7 +52,7 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_redis(tmp_path):
     )
 
     shown = json.loads(result.stdout)
-    assert shown["db"] == "django.db.backends.postgresql"
+    assert shown["db"] == "reviewportal.audit.postgresql"  # Django's, plus the trail's append at commit
     assert shown["cache"] == "reviewportal.cache.RedisCache"
     assert shown["channels"] == "channels_redis.core.RedisChannelLayer"
 

@@ -21,6 +21,11 @@ BASELINE_DAYS = 30
 USUAL_SHARE = 0.05  # an hour of the day with at least 5 % of a reviewer's activity is one of their usual hours
 
 
+def counts(event) -> bool:
+    """Does recording this event also count toward the activity page (count_event)?"""
+    return event.action == Action.AUDIO_STREAMED and event.actor_user_id is not None
+
+
 def count_event(event) -> None:
     """Count a stream in the reviewer's hour, and the clip as heard if it is its first stream.
 
@@ -28,7 +33,7 @@ def count_event(event) -> None:
     claimed: the editor claims the next clip ahead, which may never be played. Call inside
     record()'s transaction and lock (so nobody else can insert the hour's row meanwhile).
     """
-    if event.action != Action.AUDIO_STREAMED or event.actor_user_id is None:
+    if not counts(event):
         return
     heard_before = (
         AccessEvent.objects.filter(

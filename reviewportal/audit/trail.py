@@ -30,7 +30,8 @@ from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from reviewportal.audit import activity
 from reviewportal.audit import high_water as mark
@@ -121,24 +122,31 @@ def _who_and_where(ctx: Context, actor, token) -> dict:
     }
 
 
+# What an event's HMAC covers, in this order.
+SEALED_FIELDS = (
+    "sequence",
+    "at",
+    "actor_user_id",
+    "actor_token_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "outcome",
+    "ip",
+    "user_agent",
+    "session_hash",
+    "request_id",
+    "detail",
+    "prev_hash",
+)
+
+
 def canonical(row: dict) -> bytes:
     """The bytes an event's HMAC covers, rebuilt identically from a database row."""
     fields = [
-        row["sequence"],
-        row["at"].astimezone(UTC).isoformat(timespec="microseconds"),
-        row["actor_user_id"],
-        row["actor_token_id"],
-        row["actor_label"],
-        row["action"],
-        row["object_type"],
-        row["object_id"],
-        row["outcome"],
-        row["ip"],
-        row["user_agent"],
-        row["session_hash"],
-        row["request_id"],
-        row["detail"],
-        row["prev_hash"],
+        row[name] if name != "at" else row[name].astimezone(UTC).isoformat(timespec="microseconds")
+        for name in SEALED_FIELDS
     ]
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
@@ -157,49 +165,113 @@ def record(
     actor=None,
     token=None,
 ) -> AccessEvent | None:
-    """Append one event to the chain, inside the caller's transaction if there is one.
+    """Record one event in the caller's transaction if there is one (its own if not).
 
     `detail` is a small dict of ids, counts and reasons: never audio, transcript text, secrets or
     who was recorded. Values must be JSON strings, integers or booleans (floats do not round-trip
     exactly through every database).
+
+    On PostgreSQL (reviewportal.audit.postgresql) the row goes in just before the transaction's
+    next statement or, when the event was its last step as services make it, in the same round
+    trip as its COMMIT: the chain's lock is then held for one round trip, not for the rest of the
+    transaction. The returned event has its sequence and hash from then on. Elsewhere, and for an
+    event that does more than insert (an audio stream counts toward the activity page), the row
+    goes in at once.
     """
     if not settings.AUDIT_ENABLED:
         return None
     assert action in _ACTIONS, f"unknown audit action {action!r}"
     ctx = _current.get() or Context()
-    row = {
-        "action": action,
-        "outcome": outcome,
-        "object_type": object_type,
-        "object_id": str(object_id)[:64],
-        "detail": detail or {},
+    event = AccessEvent(
+        action=action,
+        outcome=outcome,
+        object_type=object_type,
+        object_id=str(object_id)[:64],
+        detail=detail or {},
         **_who_and_where(ctx, actor, token),
-    }
+    )
     # Inside the caller's transaction no savepoint is needed: if the event fails, the action
     # must fail with it anyway.
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        # After this transaction's first event the lock is already ours and the head is its row.
-        last = _appended_in_this_transaction() or _lock_and_read_head(cursor)
-        sequence, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        event = AccessEvent(sequence=sequence, prev_hash=prev_hash, **row)
-        row.update(sequence=sequence, at=event.at, prev_hash=prev_hash)
-        event.hash = seal(row)
-        _insert(cursor, event)
-        activity.count_event(event)
-        transaction.on_commit(_HighWater(sequence, event.hash))
+    with transaction.atomic(savepoint=False):
+        transaction.on_commit(_Appending(event))
+        if activity.counts(event) or not getattr(connection, "appends_audit_events_at_commit", False):
+            append_waiting(connection)
+            activity.count_event(event)
     return event
 
 
-@dataclass(frozen=True)
-class _HighWater:
-    """The on-commit note of one appended row for the high-water mark; also how a later record()
-    in the same transaction knows that row is still the head."""
+class _Appending:
+    """One event of the current transaction, queued with its on-commit callbacks.
 
-    sequence: int
-    hash: str
+    Queued there, it goes wherever the transaction goes: Django drops it with a savepoint that
+    rolls back, and drops every one at the transaction's end. Until append_waiting() appends it,
+    it waits; after the commit, calling it notes the high-water mark.
+    """
+
+    __slots__ = ("appended", "event")
+
+    def __init__(self, event: AccessEvent) -> None:
+        self.event = event
+        self.appended = False
 
     def __call__(self) -> None:
-        mark.note(self.sequence, self.hash)
+        if self.appended:
+            mark.note(self.event.sequence, self.event.hash)
+
+
+def waiting(db) -> bool:
+    """Has this transaction events not yet in the table? (Cheap: asked before every statement.)"""
+    return any(isinstance(callback, _Appending) and not callback.appended for _, callback, _ in db.run_on_commit)
+
+
+def append_waiting(db, *, then: str = "") -> bool:
+    """Append the transaction's waiting events to the chain in one INSERT; False if none waited.
+
+    `then` (PostgreSQL only) is a statement sent in the INSERT's round trip: the backend's commit
+    passes "COMMIT". The first append of a transaction takes the chain's lock and reads its head;
+    later ones chain to the row it appended last, with no lock or read: the lock is held to the
+    end of the transaction, and a row rolled back with its savepoint leaves the queue with it
+    (such a savepoint also gives back a lock taken inside it, so the next append takes it again).
+    """
+    queued = [callback for _, callback, _ in db.run_on_commit if isinstance(callback, _Appending)]
+    ready = [entry for entry in queued if not entry.appended]
+    if not ready:
+        return False
+    appended = [entry.event for entry in queued if entry.appended]
+    events = [entry.event for entry in ready]
+    db.appending_audit_events = True  # the statements below must not start another append
+    try:
+        with db.cursor() as cursor:
+            head = (appended[-1].sequence, appended[-1].hash) if appended else _lock_and_read_head(cursor)
+            sequence, prev_hash = head if head else (0, GENESIS)
+            now = timezone.now()
+            for event in events:
+                sequence += 1
+                event.sequence, event.prev_hash, event.at = sequence, prev_hash, now
+                event.hash = prev_hash = seal({name: getattr(event, name) for name in SEALED_FIELDS})
+            _insert(cursor, events, then)
+    except DatabaseError:
+        raise
+    except Exception as error:
+        # Raised at a savepoint's release or at the commit, only a DatabaseError makes Django
+        # roll back; anything else would leave the action in place without its event.
+        raise DatabaseError("the access trail could not append this transaction's events") from error
+    finally:
+        db.appending_audit_events = False
+    for entry in ready:
+        entry.appended = True
+    return True
+
+
+def append_before_statement(execute, sql, params, many, context):
+    """An execute wrapper (installed by reviewportal.audit.postgresql): waiting events go in
+    before the transaction's next statement, so whatever runs next, a read of the trail or a
+    savepoint's release, sees them, and the chain's order stays the order of the actions. A
+    rollback to a savepoint is left alone: the events in it go with it."""
+    db = context["connection"]
+    if waiting(db) and not db.appending_audit_events and not (isinstance(sql, str) and sql.startswith("ROLLBACK")):
+        append_waiting(db)
+    return execute(sql, params, many, context)
 
 
 def _lock_and_read_head(cursor) -> tuple[int, str] | None:
@@ -216,33 +288,19 @@ def _lock_and_read_head(cursor) -> tuple[int, str] | None:
     return cursor.fetchone()
 
 
-def _appended_in_this_transaction() -> tuple[int, str] | None:
-    """The (sequence, hash) of the last row this transaction appended, if it still stands.
-
-    A claim records two events in one transaction; the second needs neither the lock (still ours
-    until COMMIT) nor a read of the head (the row just written). The row stands while its
-    on-commit callback is queued: Django drops the callbacks of a savepoint when it rolls back,
-    and all of them at the commit or rollback of the transaction, so nothing stale is ever
-    taken for the head. (A rolled-back savepoint also gives back a lock taken inside it; the
-    next event then takes it again.)
-    """
-    for _, callback, _ in reversed(connection.run_on_commit):
-        if isinstance(callback, _HighWater):
-            return callback.sequence, callback.hash
-    return None
-
-
 @dataclass(frozen=True)
 class _Statements:
     last: str
     locked_last: str
-    insert: str
+    insert: str  # up to VALUES; then one `row` per event
+    row: str
+    returning: str
     fields: tuple
 
 
 @functools.cache
 def _statements() -> _Statements:
-    """The chain head's SELECT and the event's INSERT, written once per process.
+    """The chain head's SELECT and the events' INSERT, written once per process.
 
     The trail is on the path of nearly every request; building these through the ORM cost more
     CPU than running them (bench/queue.py --audit both). Same SQL as the ORM's, minus its compiler.
@@ -259,19 +317,27 @@ def _statements() -> _Statements:
     return _Statements(
         last=last,
         locked_last=f"SELECT pg_advisory_xact_lock(%s); {last}",
-        insert=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"RETURNING {quote(meta.pk.column)}",
+        insert=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ",  # noqa: S608  names from the model
+        row=f"({placeholders})",
+        returning=f" RETURNING {quote(meta.pk.column)}, {quote('sequence')}",
         fields=fields,
     )
 
 
-def _insert(cursor, event: AccessEvent) -> None:
+def _insert(cursor, events: list[AccessEvent], then: str) -> None:
     statements = _statements()
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in statements.fields]
-    cursor.execute(statements.insert, values)
-    event.pk = cursor.fetchone()[0]
-    event._state.adding = False
-    event._state.db = connection.alias
+    values = [
+        field.get_db_prep_save(getattr(event, field.attname), connection)
+        for event in events
+        for field in statements.fields
+    ]
+    sql = statements.insert + ", ".join([statements.row] * len(events)) + statements.returning
+    cursor.execute(f"{sql}; {then}" if then else sql, values)
+    pks = {sequence: pk for pk, sequence in cursor.fetchall()}
+    for event in events:
+        event.pk = pks[event.sequence]
+        event._state.adding = False
+        event._state.db = connection.alias
 
 
 def high_water() -> tuple[int, str] | None:

@@ -1,0 +1,40 @@
+"""Django's PostgreSQL backend, with the access trail's events appended in the commit's round trip.
+
+settings.py uses it (ENGINE "reviewportal.audit.postgresql") whenever DATABASE_URL names
+PostgreSQL. An event recorded as a transaction's last step, as services record, waits for the
+commit and goes in with it: `INSERT …; COMMIT` in one round trip, right after the round trip
+that takes the chain's lock and reads its head. The lock is then held for that round trip and
+nothing else, where it used to be held from the INSERT through the rest of the transaction and
+the COMMIT's own round trip. An event followed by any other statement goes in before that
+statement (an execute wrapper), so the transaction still reads what it recorded. See
+reviewportal.audit.trail.record() and docs/audit.md.
+
+With Django's own backend record() inserts at once instead: slower, never wrong.
+"""
+
+from django.db.backends.postgresql import base
+
+
+def _trail():
+    from reviewportal.audit import trail  # here, not at the top: its models load after the database backend
+
+    return trail
+
+
+def _append_before_statement(execute, sql, params, many, context):
+    return _trail().append_before_statement(execute, sql, params, many, context)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    appends_audit_events_at_commit = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.appending_audit_events = False
+        self.execute_wrappers.append(_append_before_statement)
+
+    def _commit(self):
+        trail = _trail()
+        if self.connection is not None and trail.waiting(self) and trail.append_waiting(self, then="COMMIT"):
+            return None  # the events' INSERT carried the COMMIT; psycopg has nothing left to commit
+        return super()._commit()
