@@ -284,7 +284,7 @@ def append_before_statement(execute, sql, params, many, context):
     savepoint's release, sees them, and the chain's order stays the order of the actions. A
     rollback to a savepoint is left alone: the events in it go with it."""
     db = context["connection"]
-    if waiting(db) and not db.appending_audit_events and not (isinstance(sql, str) and sql.startswith("ROLLBACK")):
+    if waiting(db) and not (isinstance(sql, str) and sql.startswith("ROLLBACK")):
         append_waiting(db)
     return execute(sql, params, many, context)
 

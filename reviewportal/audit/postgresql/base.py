@@ -22,7 +22,10 @@ def _trail():
 
 
 def _append_before_statement(execute, sql, params, many, context):
-    return _trail().append_before_statement(execute, sql, params, many, context)
+    db = context["connection"]
+    if db.run_on_commit and not db.appending_audit_events:  # nearly always empty: events come last
+        return _trail().append_before_statement(execute, sql, params, many, context)
+    return execute(sql, params, many, context)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
