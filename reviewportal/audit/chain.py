@@ -13,26 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from reviewportal.audit.models import AccessEvent, Action
-from reviewportal.audit.trail import GENESIS, high_water, seal
+from reviewportal.audit.trail import GENESIS, SEALED_FIELDS, high_water, seal
 
-CHAIN_FIELDS = [
-    "sequence",
-    "at",
-    "actor_user_id",
-    "actor_token_id",
-    "actor_label",
-    "action",
-    "object_type",
-    "object_id",
-    "outcome",
-    "ip",
-    "user_agent",
-    "session_hash",
-    "request_id",
-    "detail",
-    "prev_hash",
-    "hash",
-]
+CHAIN_FIELDS = [*SEALED_FIELDS, "hash"]  # what each link is checked on
 
 
 @dataclass(frozen=True)
