@@ -37,7 +37,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.execute_wrappers.append(_append_before_statement)
 
     def _commit(self):
-        trail = _trail()
-        if self.connection is not None and trail.waiting(self) and trail.append_waiting(self, then="COMMIT"):
+        if self.connection is not None and self.run_on_commit and _trail().append_waiting(self, then="COMMIT"):
             return None  # the events' INSERT carried the COMMIT; psycopg has nothing left to commit
         return super()._commit()
