@@ -234,11 +234,6 @@ class Recorded:
             mark.note(self.values["sequence"], self.values["hash"])
 
 
-def waiting(db) -> bool:
-    """Has this transaction events not yet in the table? (Cheap: asked before every statement.)"""
-    return any(isinstance(callback, Recorded) and not callback.appended for _, callback, _ in db.run_on_commit)
-
-
 def append_waiting(db, *, then: str = "") -> bool:
     """Append the transaction's waiting events to the chain in one INSERT; False if none waited.
 
@@ -283,9 +278,8 @@ def append_before_statement(execute, sql, params, many, context):
     before the transaction's next statement, so whatever runs next, a read of the trail or a
     savepoint's release, sees them, and the chain's order stays the order of the actions. A
     rollback to a savepoint is left alone: the events in it go with it."""
-    db = context["connection"]
-    if waiting(db) and not (isinstance(sql, str) and sql.startswith("ROLLBACK")):
-        append_waiting(db)
+    if not (isinstance(sql, str) and sql.startswith("ROLLBACK")):
+        append_waiting(context["connection"])  # False at once when nothing waits
     return execute(sql, params, many, context)
 
 
