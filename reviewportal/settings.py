@@ -213,11 +213,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # until PostgreSQL runs out. A pool per process hands each request a warm connection instead.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
+        # Parameters sent apart from the SQL, and a statement run DATABASE_PREPARE_THRESHOLD
+        # times on a connection prepared there: PostgreSQL then parses and plans the review
+        # loop's statements once per connection, not once per call, and psycopg does not quote
+        # every parameter into the text in Python (docs/decisions.md). "off" for a pooler that
+        # cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+        "server_side_binding": True,
+        "prepare_threshold": (
+            None if env_str("DATABASE_PREPARE_THRESHOLD", "5") == "off" else env_int("DATABASE_PREPARE_THRESHOLD", 5)
+        ),
         "pool": {
             "min_size": env_int("DATABASE_POOL_MIN", 2),
             "max_size": env_int("DATABASE_POOL_MAX", 20),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
-        }
+        },
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # SQLite connections are cheap; a kept one pins WAL

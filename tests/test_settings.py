@@ -15,6 +15,7 @@ from django.conf import settings
 django.setup()
 print(json.dumps({
     "db": settings.DATABASES["default"]["ENGINE"], "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
     "cache": settings.CACHES["default"]["BACKEND"], "channels": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "audio": settings.STORAGES["audio"]["OPTIONS"], "media_url": settings.MEDIA_URL, "secret": settings.SECRET_KEY[:6],
 }))
@@ -53,6 +54,8 @@ def test_database_url_and_redis_url_switch_to_postgresql_and_redis(tmp_path):
 
     shown = json.loads(result.stdout)
     assert shown["db"] == "reviewportal.audit.postgresql"  # Django's, plus the trail's append at commit
+    assert shown["db_options"]["server_side_binding"] is True
+    assert shown["db_options"]["prepare_threshold"] == 5
     assert shown["cache"] == "reviewportal.cache.RedisCache"
     assert shown["channels"] == "channels_redis.core.RedisChannelLayer"
 
@@ -103,3 +106,14 @@ def test_a_bad_value_fails_loudly_naming_the_variable(tmp_path, name, value):
 
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_and_a_bad_threshold_is_named(tmp_path):
+    postgresql = {"SECRET_KEY": "s" * 50, "DATABASE_URL": "postgres://u@db.example:5432/rp", **KEYS}
+
+    off = load(tmp_path, DATABASE_PREPARE_THRESHOLD="off", **postgresql)
+    bad = load(tmp_path, DATABASE_PREPARE_THRESHOLD="often", **postgresql)
+
+    assert json.loads(off.stdout)["db_options"]["prepare_threshold"] is None
+    assert bad.returncode != 0
+    assert "DATABASE_PREPARE_THRESHOLD" in bad.stderr

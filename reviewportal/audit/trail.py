@@ -250,7 +250,7 @@ def append_waiting(db, *, then: str = "") -> bool:
     appended = [event.values for event in queued if event.appended]
     db.appending_audit_events = True  # the statements below must not start another append
     try:
-        with db.cursor() as cursor:
+        with _cursor(db) as cursor:
             head = (appended[-1]["sequence"], appended[-1]["hash"]) if appended else _lock_and_read_head(cursor)
             sequence, prev_hash = head if head else (0, GENESIS)
             now = timezone.now()
@@ -283,13 +283,20 @@ def append_before_statement(execute, sql, params, many, context):
     return execute(sql, params, many, context)
 
 
+def _cursor(db):
+    """A cursor that may carry several statements in one execute: the backend's client-binding
+    cursor where it has one (reviewportal.audit.postgresql), else its plain one."""
+    client_binding_cursor = getattr(db, "client_binding_cursor", None)
+    return client_binding_cursor() if client_binding_cursor else db.cursor()
+
+
 def _lock_and_read_head(cursor) -> tuple[int, str] | None:
     """Take the chain's lock, then read its newest (sequence, hash); None for an empty chain."""
     if connection.vendor == "postgresql":
         # The lock, then the head, in one round trip: each statement of the string takes its own
         # snapshot (READ COMMITTED), so the read sees every row committed before the lock was
         # ours. One statement reading the head after locking would not: its snapshot is taken
-        # before it waits. (Needs client-side binding, Django's default for psycopg 3.)
+        # before it waits. (Needs client-side binding: see _cursor.)
         cursor.execute(_statements().locked_last, [ADVISORY_LOCK_KEY])
         cursor.nextset()
     else:

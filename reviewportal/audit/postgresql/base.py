@@ -36,6 +36,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.appending_audit_events = False
         self.execute_wrappers.append(_append_before_statement)
 
+    def client_binding_cursor(self):
+        """A cursor that quotes its parameters into the SQL, so one execute may carry several
+        statements (the trail's lock and head read; its INSERT and the COMMIT). Every other
+        statement is bound on the server (settings.py), which refuses more than one per call."""
+        self.ensure_connection()
+        return self._prepare_cursor(base.Cursor(self.connection))
+
     def _commit(self):
         if self.connection is not None and self.run_on_commit and _trail().append_waiting(self, then="COMMIT"):
             return None  # the events' INSERT carried the COMMIT; psycopg has nothing left to commit
