@@ -7,6 +7,7 @@ claimed ahead.
 
 from annotations.models import Clip, ClipGroupObjectPermission, ClipUserObjectPermission, Lease
 from reviewportal.accounts.permissions import permission_id
+from reviewportal.precompiled import precompiled_delete
 
 LEASE_PERMISSIONS = ("view_clip", "transcribe_clip")
 # A clip claimed ahead may be fetched (peaks, audio) but not transcribed until it becomes current.
@@ -32,7 +33,13 @@ def grant_lease_access(lease: Lease) -> None:
 
 def revoke_lease_access(lease: Lease) -> None:
     """Take the holder's grants on the clip away. Call inside the transaction that ends the lease."""
-    ClipUserObjectPermission.objects.filter(user_id=lease.reviewer_id, content_object_id=lease.clip_id).delete()
+    _lease_grants.run(reviewer_id=lease.reviewer_id, clip_id=lease.clip_id)
+
+
+@precompiled_delete
+def _lease_grants(reviewer_id: int, clip_id: int):
+    """Every lease's end takes its grants: built once per thread (reviewportal.precompiled)."""
+    return ClipUserObjectPermission.objects.filter(user_id=reviewer_id, content_object_id=clip_id)
 
 
 def grant_group_view(clip: Clip, group) -> None:

@@ -14,6 +14,7 @@ from annotations.models import (
     ClipStatus,
     Lease,
     LeaseOutcome,
+    move_clip,
 )
 from reviewportal.accounts.permissions import grant_sql, permission_id
 from reviewportal.precompiled import precompiled
@@ -108,6 +109,6 @@ def take_next_clip(
                 if not distress_allowed:
                     avoid_distress = True
                     break  # look again, without "possible distress" clips
-            if Clip.objects.filter(pk=clip.pk, status=ClipStatus.QUEUED).update(status=ClipStatus.LEASED):
+            if move_clip.run(clip_id=clip.pk, from_status=ClipStatus.QUEUED, to_status=ClipStatus.LEASED):
                 clip.status = ClipStatus.LEASED
                 return clip

@@ -34,13 +34,14 @@ from annotations.models import (
     SourceIdentity,
     TranscriptRevision,
     audio_storage,
+    move_clip,
 )
 from annotations.transcripts import Tag, check_segments
 from escalations import prescreen
 from escalations.models import ReviewerWellbeing
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
-from reviewportal.precompiled import precompiled
+from reviewportal.precompiled import precompiled, precompiled_update
 from reviewportal.security import volume
 
 # --- Ingest ------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def _close_lease(lease: Lease, *, outcome: str, reason: str = "", now: datetime,
     """
     lease.end(outcome=outcome, reason=reason, now=now)
     revoke_lease_access(lease)
-    Clip.objects.filter(pk=lease.clip_id, status=ClipStatus.LEASED).update(status=clip_status)
+    move_clip.run(clip_id=lease.clip_id, from_status=ClipStatus.LEASED, to_status=clip_status)
 
 
 # The review loop's reads below are @precompiled: their SQL is built once per thread, not per call.
@@ -555,11 +556,7 @@ def clip_submit(
         # _close_lease's work, with the clip's final revision set in the same UPDATE.
         locked.end(outcome=LeaseOutcome.SUBMITTED, now=now)
         revoke_lease_access(locked)
-        Clip.objects.filter(pk=locked.clip_id).update(
-            final_revision=latest,
-            submitted_at=now,
-            status=Case(When(status=ClipStatus.LEASED, then=Value(ClipStatus.SUBMITTED)), default=F("status")),
-        )
+        _finish_clip.run(clip_id=locked.clip_id, revision_id=latest.pk, submitted_at=now)
         if Tag.NOT_ADDRESSED in latest.tags:
             from annotations.privacy import false_wake_submitted  # privacy builds on these services' models
 
@@ -579,6 +576,14 @@ def clip_submit(
             _record_promotion(ahead)
         next_lease = ahead
     return Submitted(latest, next_lease)
+
+
+@precompiled_update
+def _finish_clip(clip_id: int, revision_id: int, submitted_at: datetime):
+    """The submitted clip's final revision, and its status unless something else moved it first."""
+    status = Case(When(status=ClipStatus.LEASED, then=Value(ClipStatus.SUBMITTED)), default=F("status"))
+    changes = {"final_revision_id": revision_id, "submitted_at": submitted_at, "status": status}
+    return Clip.objects.filter(pk=clip_id), changes
 
 
 # --- Pools -------------------------------------------------------------------------------------

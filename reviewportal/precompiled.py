@@ -22,6 +22,18 @@ catches a timezone.now() or a value read from the database inside it. Values tha
 between migrations (permission ids) are passed as arguments too; the kept SQL is dropped after
 every migrate or flush (forget_all()) anyway. Only querysets of model instances are supported,
 without prefetch_related; a row lock (select_for_update) still needs transaction.atomic.
+
+The loop's writes are kept the same way. @precompiled_update's function returns the queryset and
+the changes, as its update() would take them; @precompiled_delete's returns the queryset. Both run
+with .run(**values), which returns the number of rows changed, as update() and delete() count
+them. Only single-table statements are kept; a delete runs no signals and cascades nothing (as
+Django's own fast delete, for a model that nothing points to).
+
+    @precompiled_update
+    def end_lease(lease_id: int, ended_at: datetime):
+        return Lease.objects.filter(pk=lease_id), {"ended_at": ended_at}
+
+    end_lease.run(lease_id=lease.pk, ended_at=now)
 """
 
 import functools
@@ -35,6 +47,7 @@ from datetime import UTC, datetime
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.sql import DeleteQuery, UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 _KINDS = (int, str, uuid.UUID, datetime)
@@ -99,11 +112,8 @@ class Precompiled:
         connection = connections[self.using]
         if built.locks and not connection.in_atomic_block:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        args = [_to_db(kind, values[name], connection) for name, kind in zip(self.names, self.kinds, strict=True)]
-        slotted = zip(built.slots, built.params, strict=True)
-        params = [args[slot] if slot is not None else constant for slot, constant in slotted]
         with connection.cursor() as cursor:
-            cursor.execute(built.sql, params)
+            cursor.execute(built.sql, self._params(built, values, connection))
             rows = cursor.fetchall()
         if built.converters:
             rows = built.compiler.apply_converters(rows, built.converters)
@@ -132,26 +142,22 @@ class Precompiled:
             built = kept[self] = self._compile()
         return built
 
+    def _params(self, built, values: dict, connection) -> list:
+        """The statement's parameters: the kept constants, and these values in their slots."""
+        args = [_to_db(kind, values[name], connection) for name, kind in zip(self.names, self.kinds, strict=True)]
+        slotted = zip(built.slots, built.params, strict=True)
+        return [args[slot] if slot is not None else constant for slot, constant in slotted]
+
     def _compile(self) -> _Built:
-        connection = connections[self.using]
-        first, second = (self._compile_with(round_, connection) for round_ in (1, 2))
-        (sql, params, slots, compiler), (sql_again, params_again, slots_again, _) = first, second
-        if (
-            sql != sql_again
-            or slots != slots_again
-            or any(a != b for a, b, slot in zip(params, params_again, slots, strict=True) if slot is None)
-        ):
-            raise ImproperlyConfigured(
-                f"{self.build.__qualname__} builds a different query for the same arguments: "
-                "it may depend only on its arguments (pass the time, ids and the like in)"
-            )
+        (sql, params, slots, compiler), second = (self._compile_with(round_) for round_ in (1, 2))
+        self._refuse_unless_same((sql, params, slots), second[:3])
         select, klass_info = compiler.select, compiler.klass_info
         select_fields = klass_info["select_fields"]
         fields_start, fields_end = select_fields[0], select_fields[-1] + 1
         return _Built(
             generation=_generation,
             sql=sql,
-            params=tuple(None if slot is not None else param for param, slot in zip(params, slots, strict=True)),
+            params=_constants(params, slots),
             slots=slots,
             compiler=compiler,
             converters=compiler.get_converters([column[0] for column in select[: compiler.col_count]]),
@@ -163,27 +169,107 @@ class Precompiled:
             annotation_col_map=dict(compiler.annotation_col_map or {}),
         )
 
-    def _compile_with(self, round_: int, connection):
-        stand_ins = [_stand_in(kind, index, round_) for index, kind in enumerate(self.kinds)]
+    def _query(self, stand_ins: list):
         queryset = self.build(*stand_ins)
         name = self.build.__qualname__
         if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
             raise ImproperlyConfigured(f"{name}: only querysets of model instances, without prefetch_related")
         if queryset._known_related_objects:
             raise ImproperlyConfigured(f"{name}: build it from a model's manager, not a related manager")
-        compiler = queryset.query.get_compiler(using=self.using)
+        return queryset.query
+
+    def _compile_with(self, round_: int):
+        """Build with this round's stand-ins: the SQL, its parameters, where each argument went, the compiler."""
+        connection = connections[self.using]
+        stand_ins = [_stand_in(kind, index, round_) for index, kind in enumerate(self.kinds)]
+        compiler = self._query(stand_ins).get_compiler(using=self.using)
         sql, params = compiler.as_sql()
         in_db = [_to_db(kind, value, connection) for kind, value in zip(self.kinds, stand_ins, strict=True)]
         slots = tuple(next((index for index, value in enumerate(in_db) if value == param), None) for param in params)
         missing = [self.names[index] for index in range(len(in_db)) if index not in slots]
         if missing:
-            raise ImproperlyConfigured(f"{name}: argument(s) {', '.join(missing)} did not reach the SQL as given")
+            raise ImproperlyConfigured(
+                f"{self.build.__qualname__}: argument(s) {', '.join(missing)} did not reach the SQL as given"
+            )
         return sql, tuple(params), slots, compiler
+
+    def _refuse_unless_same(self, first: tuple, second: tuple) -> None:
+        """Two builds with different stand-ins must differ only where the stand-ins went."""
+        (sql, params, slots), (sql_again, params_again, slots_again) = first, second
+        if (
+            sql != sql_again
+            or slots != slots_again
+            or any(a != b for a, b, slot in zip(params, params_again, slots, strict=True) if slot is None)
+        ):
+            raise ImproperlyConfigured(
+                f"{self.build.__qualname__} builds a different query for the same arguments: "
+                "it may depend only on its arguments (pass the time, ids and the like in)"
+            )
+
+
+def _constants(params: tuple, slots: tuple) -> tuple:
+    return tuple(None if slot is not None else param for param, slot in zip(params, slots, strict=True))
 
 
 def precompiled(build: Callable) -> Precompiled:
     """Decorator: see the module docstring."""
     return Precompiled(build)
+
+
+@dataclass(frozen=True)
+class _BuiltWrite:
+    generation: int
+    sql: str
+    params: tuple
+    slots: tuple
+
+
+class PrecompiledWrite(Precompiled):
+    """An UPDATE or DELETE of a queryset's rows, built once per thread (see the module docstring)."""
+
+    def __init__(self, build: Callable, kind: type[UpdateQuery] | type[DeleteQuery], using: str = DEFAULT_DB_ALIAS):
+        super().__init__(build, using)
+        self.kind = kind
+
+    def run(self, **values) -> int:
+        """Run the statement with these values; the number of rows it changed."""
+        built = self._built()
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            cursor.execute(built.sql, self._params(built, values, connection))
+            return cursor.rowcount
+
+    def all(self, **values):
+        raise TypeError(f"{self.build.__qualname__} writes: call run()")
+
+    def _compile(self) -> _BuiltWrite:
+        (sql, params, slots, _), second = (self._compile_with(round_) for round_ in (1, 2))
+        self._refuse_unless_same((sql, params, slots), second[:3])
+        return _BuiltWrite(generation=_generation, sql=sql, params=_constants(params, slots), slots=slots)
+
+    def _query(self, stand_ins: list):
+        name = self.build.__qualname__
+        if self.kind is UpdateQuery:
+            queryset, changes = self.build(*stand_ins)
+            query = queryset.query.chain(UpdateQuery)
+            query.add_update_values(changes)
+        else:
+            queryset = self.build(*stand_ins)
+            query = queryset.query.chain(DeleteQuery)
+        query.get_initial_alias()
+        if query.count_active_tables() != 1 or getattr(query, "related_updates", None):
+            raise ImproperlyConfigured(f"{name}: only statements on one table are kept")
+        return query
+
+
+def precompiled_update(build: Callable) -> PrecompiledWrite:
+    """Decorator: an UPDATE built once per thread; `build` returns (queryset, changes)."""
+    return PrecompiledWrite(build, UpdateQuery)
+
+
+def precompiled_delete(build: Callable) -> PrecompiledWrite:
+    """Decorator: a DELETE built once per thread; `build` returns the queryset. No signals, no cascades."""
+    return PrecompiledWrite(build, DeleteQuery)
 
 
 def forget_all(**kwargs) -> None:

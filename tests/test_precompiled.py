@@ -21,7 +21,7 @@ from annotations import services
 from annotations.models import Clip, ClipUserObjectPermission, Lease
 from reviewportal import precompiled as precompiled_module
 from reviewportal.accounts.permissions import permission_id
-from reviewportal.precompiled import precompiled
+from reviewportal.precompiled import precompiled, precompiled_delete, precompiled_update
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +144,61 @@ def test_the_sql_is_built_once_per_thread_and_again_after_a_migrate(reviewer):
     precompiled_module.forget_all()  # what post_migrate (and a test's flush) triggers
     by_pk.all(lease_id=4)
     assert len(builds) == 6
+
+
+# --- Writes: UPDATE and DELETE built once per thread -------------------------------------------
+
+
+@precompiled_update
+def end_lease(lease_id: int, ended_at: datetime, outcome: str):
+    return Lease.objects.filter(pk=lease_id, ended_at__isnull=True), {"ended_at": ended_at, "outcome": outcome}
+
+
+@precompiled_delete
+def grants_of(reviewer_id: int, clip_id: int):
+    return ClipUserObjectPermission.objects.filter(user_id=reviewer_id, content_object_id=clip_id)
+
+
+def _ending(lease: Lease) -> list:
+    lease.refresh_from_db()
+    return [lease.ended_at, lease.outcome, lease.release_reason, lease.is_next]
+
+
+def test_a_precompiled_update_changes_what_the_orms_update_changes_and_counts_it(two_leases):
+    mine, theirs = two_leases
+    ended_at = timezone.now() + timedelta(seconds=7)
+
+    assert end_lease.run(lease_id=mine.pk, ended_at=ended_at, outcome="released") == 1
+    Lease.objects.filter(pk=theirs.pk, ended_at__isnull=True).update(ended_at=ended_at, outcome="released")
+
+    assert _ending(mine) == _ending(theirs) == [ended_at, "released", "", False]
+    # Its own values each call, and the filter still applies: an ended lease is not ended again.
+    assert end_lease.run(lease_id=mine.pk, ended_at=timezone.now(), outcome="expired") == 0
+    assert _ending(mine) == _ending(theirs)
+
+
+def test_a_precompiled_delete_removes_only_the_rows_its_values_pick(two_leases, reviewer):
+    mine, theirs = two_leases
+
+    assert grants_of.run(reviewer_id=reviewer.pk, clip_id=theirs.clip_id) == 0  # not this reviewer's clip
+    assert grants_of.run(reviewer_id=reviewer.pk, clip_id=mine.clip_id) == 2  # view and transcribe
+
+    assert not ClipUserObjectPermission.objects.filter(content_object_id=mine.clip_id).exists()
+    assert ClipUserObjectPermission.objects.filter(content_object_id=theirs.clip_id).count() == 2
+
+
+def test_a_write_that_reads_the_clock_or_spans_two_tables_is_refused():
+    @precompiled_update
+    def expire_now(lease_id: int):
+        return Lease.objects.filter(pk=lease_id), {"ended_at": timezone.now()}
+
+    @precompiled_delete
+    def grants_of_clip(clip_uuid: uuid.UUID):
+        return ClipUserObjectPermission.objects.filter(content_object__public_id=clip_uuid)
+
+    with pytest.raises(ImproperlyConfigured, match="expire_now builds a different query"):
+        expire_now.run(lease_id=1)
+    with pytest.raises(ImproperlyConfigured, match="grants_of_clip: only statements on one table"):
+        grants_of_clip.run(clip_uuid=uuid.uuid4())
+    with pytest.raises(TypeError, match="writes: call run"):
+        grants_of.all(reviewer_id=1, clip_id=1)
