@@ -6,6 +6,7 @@ RequireSecondFactorMiddleware sends people without a verified second factor to v
 (pages) or answers 403 JSON (API, audio), and sends anonymous visitors to sign in.
 """
 
+import functools
 import time
 
 from asgiref.sync import sync_to_async
@@ -15,7 +16,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.http import JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -119,14 +120,24 @@ class SessionLifetimeMiddleware:
 
 def _is_open(path: str) -> bool:
     """Anyone may reach these: signing in and out, health, static files, token-only integrations."""
-    if path in (reverse("login"), reverse("logout"), reverse("healthz")):
+    if path in _paths("login", "logout", "healthz"):
         return True
     return path.startswith((settings.STATIC_URL, "/api/v1/ingest/", "/api/v1/integrations/"))
 
 
 def _is_second_factor_step(path: str) -> bool:
     """A password-only session may reach these on its way to a verified one."""
-    return path in (reverse("verify"), reverse("enrol"))
+    return path in _paths("verify", "enrol")
+
+
+def _paths(*names: str) -> frozenset[str]:
+    """The paths of these URL names, reversed once per URLconf and prefix, not on every request."""
+    return _reversed(names, settings.ROOT_URLCONF, get_script_prefix())
+
+
+@functools.cache
+def _reversed(names: tuple[str, ...], urlconf: str, prefix: str) -> frozenset[str]:
+    return frozenset(reverse(name) for name in names)
 
 
 class RequireSecondFactorMiddleware:
