@@ -67,6 +67,24 @@ def test_every_page_carries_a_strict_content_security_policy(pages):
         assert directives["object-src"] == ["'none'"], path
 
 
+def test_a_policy_kept_for_the_next_answer_follows_scheme_and_host_and_never_carries_a_nonce(pages):
+    browser, clip_path = pages[3]  # one client, so one middleware instance and what it kept
+
+    first, again = browser.get("/"), browser.get("/")
+    secure = browser.get("/", secure=True)
+    other_host = browser.get("/", HTTP_HOST="localhost")
+    editor, after_editor = browser.get(clip_path), browser.get("/")
+    another_editor = browser.get(clip_path)
+
+    assert again["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert csp_directives(again)["connect-src"] == ["'self'", "ws://testserver"]
+    assert csp_directives(secure)["connect-src"] == ["'self'", "wss://testserver"]
+    assert csp_directives(other_host)["connect-src"] == ["'self'", "ws://localhost"]
+    nonces = [csp_directives(response)["style-src"][1] for response in (editor, another_editor)]
+    assert nonces[0] != nonces[1]  # a page's nonce is its own, never kept
+    assert csp_directives(after_editor)["style-src"] == ["'self'"]
+
+
 def test_every_page_carries_the_other_protective_headers(pages):
     for client, path in pages:
         response = client.get(path)
