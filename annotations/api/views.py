@@ -129,7 +129,9 @@ class ClipOutputSerializer(serializers.Serializer):
 
     def _latest(self, clip) -> TranscriptRevision | None:
         if not hasattr(clip, "_latest_revision"):
-            clip._latest_revision = services.latest_revision(clip.pk)
+            # A clip just taken off the queue says whether it has any (annotations.queue).
+            has_any = getattr(clip, "has_revisions", True)
+            clip._latest_revision = services.latest_revision(clip.pk) if has_any else None
         return clip._latest_revision
 
     def get_version(self, clip) -> int:

@@ -126,6 +126,24 @@ def test_release_puts_the_clip_back_for_others_but_not_for_the_reviewer_who_skip
     assert claim(other_reviewer_client)["clip"]["id"] == str(clip.public_id)
 
 
+def test_a_clip_given_back_with_a_saved_transcript_comes_with_it_to_the_next_reviewer(
+    reviewer_client, other_reviewer_client, make_clips
+):
+    make_clips(1)
+    first = claim(reviewer_client)
+    body = {"text": "turn the lights off", "segments": [], "tags": [], "base_version": 0}
+    assert (
+        reviewer_client.put(f"/api/v1/clips/{first['clip']['id']}/transcript", body, format="json").status_code == 200
+    )
+    reviewer_client.post(f"/api/v1/leases/{first['lease']['id']}/release", {"reason": "other"}, format="json")
+
+    second = claim(other_reviewer_client)["clip"]
+
+    assert first["clip"]["version"] == 0 and first["clip"]["transcript"] is None
+    assert second["version"] == 1
+    assert second["transcript"]["text"] == "turn the lights off"
+
+
 def test_release_needs_a_known_reason(reviewer_client, make_clips):
     make_clips(1)
     lease_id = claim(reviewer_client)["lease"]["id"]
