@@ -7,7 +7,7 @@ claimed ahead.
 
 from annotations.models import Clip, ClipGroupObjectPermission, ClipUserObjectPermission, Lease
 from reviewportal.accounts.permissions import permission_id
-from reviewportal.precompiled import precompiled_delete
+from reviewportal.precompiled import insert_all, precompiled_delete
 
 LEASE_PERMISSIONS = ("view_clip", "transcribe_clip")
 # A clip claimed ahead may be fetched (peaks, audio) but not transcribed until it becomes current.
@@ -20,7 +20,7 @@ def grant_lease_access(lease: Lease) -> None:
     Call inside the lease's transaction; calling it again after a promotion adds what is missing.
     """
     codenames = NEXT_LEASE_PERMISSIONS if lease.is_next else LEASE_PERMISSIONS
-    ClipUserObjectPermission.objects.bulk_create(
+    insert_all(
         [
             ClipUserObjectPermission(
                 user_id=lease.reviewer_id, content_object_id=lease.clip_id, permission_id=permission_id(Clip, codename)

@@ -41,7 +41,7 @@ from escalations import prescreen
 from escalations.models import ReviewerWellbeing
 from reviewportal.audit import trail
 from reviewportal.audit.models import Action
-from reviewportal.precompiled import precompiled, precompiled_update
+from reviewportal.precompiled import insert, precompiled, precompiled_update
 from reviewportal.security import volume
 
 # --- Ingest ------------------------------------------------------------------------------------
@@ -295,7 +295,7 @@ def _take_clip(reviewer, *, now: datetime, expires_at: datetime, is_next: bool) 
     if clip is None:
         return None
     volume.count(reviewer, "claim")
-    lease = Lease.objects.create(clip=clip, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next)
+    lease = insert(Lease(clip=clip, reviewer=reviewer, started_at=now, expires_at=expires_at, is_next=is_next))
     grant_lease_access(lease)
     detail = {"lease": lease.public_id.hex}
     if is_next:
@@ -491,16 +491,18 @@ def _add_revision(
     current_version = latest.version if latest else 0
     if base_version != current_version:
         raise TranscriptConflict(latest)
-    revision = TranscriptRevision.objects.create(
-        clip_id=locked.clip_id,
-        version=current_version + 1,
-        based_on=latest,
-        author_id=locked.reviewer_id,
-        lease=locked,
-        text=text,
-        segments=segments,
-        tags=tags,
-        created_at=now,
+    revision = insert(
+        TranscriptRevision(
+            clip_id=locked.clip_id,
+            version=current_version + 1,
+            based_on=latest,
+            author_id=locked.reviewer_id,
+            lease=locked,
+            text=text,
+            segments=segments,
+            tags=tags,
+            created_at=now,
+        )
     )
     # Counts only: the trail never holds transcript text.
     detail = {"version": revision.version, "segments": len(segments), "tags": len(tags)}

@@ -12,16 +12,16 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from annotations import services
-from annotations.models import Clip, ClipUserObjectPermission, Lease
+from annotations.models import Clip, ClipUserObjectPermission, Lease, TranscriptRevision
 from reviewportal import precompiled as precompiled_module
 from reviewportal.accounts.permissions import permission_id
-from reviewportal.precompiled import precompiled, precompiled_delete, precompiled_update
+from reviewportal.precompiled import insert, insert_all, precompiled, precompiled_delete, precompiled_update
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +202,56 @@ def test_a_write_that_reads_the_clock_or_spans_two_tables_is_refused():
         grants_of_clip.run(clip_uuid=uuid.uuid4())
     with pytest.raises(TypeError, match="writes: call run"):
         grants_of.all(reviewer_id=1, clip_id=1)
+
+
+def test_insert_adds_the_row_save_would_add(make_clips, reviewer, other_reviewer):
+    first, second = make_clips(2)
+    now = timezone.now()
+    fields = dict(started_at=now, expires_at=now + timedelta(minutes=5), is_next=True)
+
+    inserted = insert(Lease(clip=first, reviewer=reviewer, **fields))
+    saved = Lease.objects.create(clip=second, reviewer=other_reviewer, **fields)
+
+    assert inserted.pk is not None and inserted._state.adding is False
+    got, want = Lease.objects.get(pk=inserted.pk), Lease.objects.get(pk=saved.pk)
+    skip = {"id", "public_id", "clip", "reviewer"}
+    columns = [field.attname for field in Lease._meta.concrete_fields if field.name not in skip]
+    assert [getattr(got, name) for name in columns] == [getattr(want, name) for name in columns]
+    assert (got.public_id, got.clip_id, got.reviewer_id) == (inserted.public_id, first.pk, reviewer.pk)
+    # JSON and text columns, as the revision a save adds.
+    segments = [{"start_ms": 0, "end_ms": 900, "text": "lights off", "speaker": "A", "tags": ["noise"]}]
+    revision = insert(
+        TranscriptRevision(clip=first, version=1, author=reviewer, text="lights off", segments=segments, tags=["x"])
+    )
+    stored = TranscriptRevision.objects.get(pk=revision.pk)
+    assert (stored.text, stored.segments, stored.tags, stored.created_at) == (
+        "lights off",
+        segments,
+        ["x"],
+        revision.created_at,
+    )
+
+
+def test_insert_adds_new_rows_only(make_clips, reviewer):
+    [clip] = make_clips(1)
+    lease = Lease.objects.create(clip=clip, reviewer=reviewer, expires_at=timezone.now())
+
+    with pytest.raises(ValueError, match="already has a primary key"):
+        insert(lease)
+    assert Lease.objects.count() == 1
+
+
+def test_insert_all_leaves_out_rows_that_are_already_there_when_asked(make_clips, reviewer):
+    [clip] = make_clips(1)
+    view, change = permission_id(Clip, "view_clip"), permission_id(Clip, "transcribe_clip")
+
+    def grants(*perm_ids):
+        return [ClipUserObjectPermission(user=reviewer, content_object=clip, permission_id=p) for p in perm_ids]
+
+    insert_all(grants(view), ignore_conflicts=True)
+    insert_all(grants(view, change), ignore_conflicts=True)  # view is there already: only change goes in
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_all(grants(view))
+
+    rows = ClipUserObjectPermission.objects.filter(user=reviewer, content_object=clip)
+    assert sorted(rows.values_list("permission_id", flat=True)) == sorted([view, change])
