@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from annotations import services
 from annotations.access import TRANSCRIBE, clip_for_user, lease_for_user, refusal_for_ended
+from annotations.api import plain_input
 from annotations.audio import audio_url, signed_audio_path
 from annotations.errors import LeaseEnded, OnBreak, TranscriptConflict
 from annotations.ingest import IngestError, parse_metadata
@@ -372,7 +373,7 @@ class TranscriptSaveView(APIView):
     )
     def put(self, request, clip_id):
         clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
-        data = _valid(self.InputSerializer, request.data)
+        data = _valid(self.InputSerializer, request.data, plain=plain_input.transcript)
         try:
             revision = services.transcript_save(
                 lease=clip.lease,
@@ -418,7 +419,7 @@ class ClipSubmitView(APIView):
     )
     def post(self, request, clip_id):
         clip = clip_for_user(request.user, clip_id, TRANSCRIBE)
-        data = _valid(self.InputSerializer, request.data)
+        data = _valid(self.InputSerializer, request.data, plain=plain_input.submit)
         try:
             submitted = services.clip_submit(
                 lease=clip.lease, version=data.get("version"), played=data["played"], final=data.get("transcript")
@@ -552,7 +553,11 @@ def _uploaded_path(upload):
         yield Path(copy.name)
 
 
-def _valid(serializer_class, data) -> dict:
+def _valid(serializer_class, data, *, plain=None) -> dict:
+    """The serializer's validated data, or its 400 naming the field. `plain`, where given, answers
+    first for plainly valid input without building the serializer (see annotations.api.plain_input)."""
+    if plain is not None and (checked := plain(data, serializer_class)) is not None:
+        return checked
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
