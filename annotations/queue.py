@@ -14,7 +14,6 @@ from annotations.models import (
     ClipStatus,
     Lease,
     LeaseOutcome,
-    TranscriptRevision,
     move_clip,
 )
 from reviewportal.accounts.permissions import grant_sql, permission_id
@@ -57,9 +56,6 @@ def claimable_for(reviewer_id: int, *, avoid_distress: bool = False):
 
 def _pool_head(reviewer_id: int, pool_id: int, *, avoid_distress: bool):
     head = claimable_for(reviewer_id, avoid_distress=avoid_distress).filter(pool_id=pool_id)
-    # Whether anyone saved a transcript of it before (a released or expired lease's): most queued
-    # clips have none, and then the claim's answer needs no read of the latest revision.
-    head = head.annotate(has_revisions=Exists(TranscriptRevision.objects.filter(clip=OuterRef("pk"))))
     if connection.features.has_select_for_update_skip_locked:
         head = head.select_for_update(no_key=True, skip_locked=True, of=("self",))
     return head[:1]

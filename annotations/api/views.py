@@ -144,9 +144,7 @@ class ClipOutputSerializer(serializers.Serializer):
 def _latest_revision(clip: Clip) -> TranscriptRevision | None:
     """The clip's latest revision, read once per clip object."""
     if not hasattr(clip, "_latest_revision"):
-        # A clip just taken off the queue says whether it has any (annotations.queue).
-        has_any = getattr(clip, "has_revisions", True)
-        clip._latest_revision = services.latest_revision(clip.pk) if has_any else None
+        clip._latest_revision = services.latest_revision(clip.pk)
     return clip._latest_revision
 
 

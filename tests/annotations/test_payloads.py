@@ -37,8 +37,6 @@ def both_ways(clip, audio_link="link-1") -> tuple[dict, dict]:
     by_hand = clip_payload(request, clip, audio_link=audio_link)
     fresh = Clip.objects.get(pk=clip.pk)  # no revision read kept from the first build
     fresh.lease = clip.lease
-    if hasattr(clip, "has_revisions"):
-        fresh.has_revisions = clip.has_revisions
     by_serializer = ClipOutputSerializer(fresh, context={"request": request, "audio_link": audio_link}).data
     return by_hand, dict(by_serializer)
 
