@@ -306,7 +306,7 @@ def insert_all(instances: list, *, ignore_conflicts: bool = False, using: str = 
         raise ValueError("insert() adds new rows only: an instance already has a primary key")
     [model] = {type(instance) for instance in instances}
     connection = connections[using]
-    statement = _insert_statement(model, using)
+    statement = insert_statement(model, using)
     values = []
     for instance in instances:
         for field, prepare in statement.fields:
@@ -323,7 +323,9 @@ def insert_all(instances: list, *, ignore_conflicts: bool = False, using: str = 
 
 
 @functools.cache
-def _insert_statement(model: type, using: str) -> _Insert:
+def insert_statement(model: type, using: str = DEFAULT_DB_ALIAS) -> _Insert:
+    """The model's INSERT, in parts: `into` (up to VALUES), one `row` of placeholders per row,
+    RETURNING its key; `fields` in column order, each with its db_preparer(). Also the trail's."""
     meta, quote = model._meta, connections[using].ops.quote_name
     if meta.pk is not meta.auto_field:
         raise ImproperlyConfigured(f"insert(): {meta.label} needs an auto-incrementing primary key")

@@ -36,7 +36,7 @@ from django.utils import timezone
 from reviewportal.audit import activity
 from reviewportal.audit import high_water as mark
 from reviewportal.audit.models import AccessEvent, Action, Outcome
-from reviewportal.precompiled import db_preparer
+from reviewportal.precompiled import insert_statement
 
 GENESIS = "0" * 64
 # pg_advisory_xact_lock key: "audit" in ASCII, so it cannot collide with anything else of ours.
@@ -309,10 +309,8 @@ def _lock_and_read_head(cursor) -> tuple[int, str] | None:
 class _Statements:
     last: str
     locked_last: str
-    insert: str  # up to VALUES; then one `row` per event
-    row: str
-    returning: str
-    columns: tuple  # (attname, how to prepare its value for the driver, or None: as it is)
+    insert: object  # precompiled.insert_statement(AccessEvent): into, row, returning, fields
+    returning: str  # its RETURNING, with the sequence that tells the rows apart
 
 
 @functools.cache
@@ -324,31 +322,28 @@ def _statements() -> _Statements:
     """
     meta = AccessEvent._meta
     quote = connection.ops.quote_name
-    fields = tuple(field for field in meta.concrete_fields if not field.primary_key)
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
     last = (
         f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(meta.db_table)} "  # noqa: S608  names from the model
         f"ORDER BY {quote('sequence')} DESC LIMIT 1"
     )
+    insert = insert_statement(AccessEvent)
     return _Statements(
         last=last,
         locked_last=f"SELECT pg_advisory_xact_lock(%s); {last}",
-        insert=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ",  # noqa: S608  names from the model
-        row=f"({placeholders})",
-        returning=f" RETURNING {quote(meta.pk.column)}, {quote('sequence')}",
-        columns=tuple((field.attname, db_preparer(field)) for field in fields),
+        insert=insert,
+        returning=f"{insert.returning}, {quote('sequence')}",
     )
 
 
 def _insert(cursor, rows: list[dict], then: str) -> None:
     statements = _statements()
+    insert = statements.insert
     values = [
-        prepare(row[attname], connection) if prepare else row[attname]
+        prepare(row[field.attname], connection) if prepare else row[field.attname]
         for row in rows
-        for attname, prepare in statements.columns
+        for field, prepare in insert.fields
     ]
-    sql = statements.insert + ", ".join([statements.row] * len(rows)) + statements.returning
+    sql = insert.into + ", ".join([insert.row] * len(rows)) + statements.returning
     cursor.execute(f"{sql}; {then}" if then else sql, values)
     pks = {sequence: pk for pk, sequence in cursor.fetchall()}
     for row in rows:
