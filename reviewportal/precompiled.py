@@ -153,8 +153,7 @@ class Precompiled:
         return [args[slot] if slot is not None else constant for slot, constant in slotted]
 
     def _compile(self) -> _Built:
-        (sql, params, slots, compiler), second = (self._compile_with(round_) for round_ in (1, 2))
-        self._refuse_unless_same((sql, params, slots), second[:3])
+        sql, params, slots, compiler = self._compile_twice()
         select, klass_info = compiler.select, compiler.klass_info
         select_fields = klass_info["select_fields"]
         fields_start, fields_end = select_fields[0], select_fields[-1] + 1
@@ -197,9 +196,12 @@ class Precompiled:
             )
         return sql, tuple(params), slots, compiler
 
-    def _refuse_unless_same(self, first: tuple, second: tuple) -> None:
-        """Two builds with different stand-ins must differ only where the stand-ins went."""
-        (sql, params, slots), (sql_again, params_again, slots_again) = first, second
+    def _compile_twice(self) -> tuple:
+        """Build with two rounds of stand-ins, which must differ only where the stand-ins went;
+        return the first build (_compile_with's)."""
+        (sql, params, slots, compiler), (sql_again, params_again, slots_again, _) = (
+            self._compile_with(round_) for round_ in (1, 2)
+        )
         if (
             sql != sql_again
             or slots != slots_again
@@ -209,6 +211,7 @@ class Precompiled:
                 f"{self.build.__qualname__} builds a different query for the same arguments: "
                 "it may depend only on its arguments (pass the time, ids and the like in)"
             )
+        return sql, params, slots, compiler
 
 
 def _constants(params: tuple, slots: tuple) -> tuple:
@@ -247,8 +250,7 @@ class PrecompiledWrite(Precompiled):
         raise TypeError(f"{self.build.__qualname__} writes: call run()")
 
     def _compile(self) -> _BuiltWrite:
-        (sql, params, slots, _), second = (self._compile_with(round_) for round_ in (1, 2))
-        self._refuse_unless_same((sql, params, slots), second[:3])
+        sql, params, slots, _ = self._compile_twice()
         return _BuiltWrite(generation=_generation, sql=sql, params=_constants(params, slots), slots=slots)
 
     def _query(self, stand_ins: list):
