@@ -68,10 +68,19 @@ class Client:
             await self.close()
             raise TransportError(type(error).__name__) from error
 
-    async def _exchange(self, message: bytes) -> Response:
+    async def connect(self) -> None:
+        """Open the connection now rather than with the first request (a no-op when it is open)."""
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
             self.on_connect()
+
+    @property
+    def local_port(self) -> int | None:
+        """This end's port while connected: what tells the server's side of the connection apart."""
+        return self._writer.get_extra_info("sockname")[1] if self._writer is not None else None
+
+    async def _exchange(self, message: bytes) -> Response:
+        await self.connect()
         self._writer.write(message)
         status_line, *header_lines = (await self._reader.readuntil(b"\r\n\r\n"))[:-4].decode("latin-1").split("\r\n")
         status = int(status_line.split(" ", 2)[1])

@@ -529,23 +529,36 @@ def sign_in_reviewers(base_url: str, users: list, password: str) -> list[dict[st
 
 
 def run_http(
-    base_url: str, cookies: list[dict[str, str]], *, fresh: bool, warmup_s: float, duration_s: float, sampler_factory
+    server: serving.Server,
+    cookies: list[dict[str, str]],
+    *,
+    fresh: bool,
+    warmup_s: float,
+    duration_s: float,
+    sampler_factory,
 ):
     """K reviewers (one per cookie set) as asyncio tasks in this process, each with its own connection.
 
     The load is sent with bench/http1.py, not httpx: on these 2 cores every millisecond of client
-    CPU is one the server does not get (httpx took 30-35 % of a core at K = 8).
+    CPU is one the server does not get (httpx took 30-35 % of a core at K = 8). Keep-alive
+    connections are opened before the run, spread evenly over the workers
+    (serving.open_balanced); the split is logged.
     """
-    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    opened_count = [0]
+
+    def opened() -> None:
+        opened_count[0] += 1
 
     async def load() -> tuple[Recorder, object]:
+        clients = [
+            http1.Client("127.0.0.1", server.port, cookies=jar, fresh=fresh, on_connect=opened) for jar in cookies
+        ]
+        if not fresh:
+            held = await serving.open_balanced(clients, server)
+            log(f"  keep-alive connections per worker: {' + '.join(str(count) for count in held.values())}")
+            opened_count[0] = len(clients)  # the ones kept; reopened ones do not count
         window = Window.starting_now(warmup_s, duration_s)
         recorder = Recorder(window)
-
-        def opened() -> None:
-            recorder.connections_opened += 1
-
-        clients = [http1.Client(host, int(port), cookies=jar, fresh=fresh, on_connect=opened) for jar in cookies]
         sampler = sampler_factory(window)
         sampler.start()
         try:
@@ -559,6 +572,7 @@ def run_http(
             sampler.stop()
             for client in clients:
                 await client.close()
+        recorder.connections_opened = opened_count[0]
         return recorder, sampler
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
@@ -894,7 +908,7 @@ def run_all(config: Config) -> dict:
                 )
             else:
                 recorder, sampler = run_http(
-                    server.base_url,
+                    server,
                     cookies[: spec.reviewers],
                     fresh=spec.mode == "http-fresh",
                     warmup_s=config.warmup_s,

@@ -6,6 +6,7 @@ memory and CPU while a run goes on, and stop it again (only the processes starte
 ids).
 """
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -67,6 +68,64 @@ class Server:
                 times = process.cpu_times()
                 seconds[process.pid] = times.user + times.system
         return seconds
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The worker processes' ids: the master's children that listen on the server's port (not,
+    say, multiprocessing's resource tracker)."""
+    pids = []
+    for process in server.processes()[1:]:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if any(
+                held.status == psutil.CONN_LISTEN and held.laddr.port == server.port
+                for held in process.net_connections(kind="tcp")
+            ):
+                pids.append(process.pid)
+    return pids
+
+
+def worker_holding(pids: list[int], server_port: int, client_port: int) -> int | None:
+    """The worker whose side of the connection from `client_port` is open, or None if none has
+    accepted it yet."""
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            for held in psutil.Process(pid).net_connections(kind="tcp"):
+                if held.laddr and held.raddr and held.laddr.port == server_port and held.raddr.port == client_port:
+                    return pid
+    return None
+
+
+async def open_balanced(clients, server: Server, *, attempts: int = 50) -> dict[int, int]:
+    """Open the clients' keep-alive connections so each worker holds its share, and return how
+    many each holds.
+
+    The kernel hands each new connection to one worker's socket by a hash of its ports
+    (reviewportal.serve), so 8 long-lived connections often split 5 + 3 or 6 + 2 over two
+    workers, and a run measures that split more than the code (docs/benchmarks.md). A proxy in
+    front of the app spreads its upstream connections by count (nginx's least_conn); this does
+    the same from the client's side: a connection that lands on a worker already holding its
+    share is closed and opened again, up to `attempts` times.
+    """
+    pids = worker_pids(server)
+    share = -(-len(clients) // max(len(pids), 1))  # ceil
+    held = dict.fromkeys(pids, 0)
+    for client in clients:
+        for _ in range(attempts):
+            await client.connect()
+            pid = await _accepted_by(pids, server.port, client.local_port)
+            if pid is None or held[pid] < share:
+                break
+            await client.close()
+        if pid is not None:
+            held[pid] += 1
+    return held
+
+
+async def _accepted_by(pids: list[int], server_port: int, client_port: int, timeout_s: float = 2.0) -> int | None:
+    deadline = time.monotonic() + timeout_s
+    while (pid := worker_holding(pids, server_port, client_port)) is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)  # accepted by the worker's event loop at its next turn
+    return pid
 
 
 def start_server(
