@@ -544,21 +544,21 @@ def run_http(
     connections are opened before the run, spread evenly over the workers
     (serving.open_balanced); the split is logged.
     """
-    opened_count = [0]
-
-    def opened() -> None:
-        opened_count[0] += 1
 
     async def load() -> tuple[Recorder, object]:
-        clients = [
-            http1.Client("127.0.0.1", server.port, cookies=jar, fresh=fresh, on_connect=opened) for jar in cookies
-        ]
+        clients = [http1.Client("127.0.0.1", server.port, cookies=jar, fresh=fresh) for jar in cookies]
         if not fresh:
             held = await serving.open_balanced(clients, server)
             log(f"  keep-alive connections per worker: {' + '.join(str(count) for count in held.values())}")
-            opened_count[0] = len(clients)  # the ones kept; reopened ones do not count
         window = Window.starting_now(warmup_s, duration_s)
-        recorder = Recorder(window)
+        # Counted from here: the K kept connections, not the ones opened again to balance them.
+        recorder = Recorder(window, connections_opened=0 if fresh else len(clients))
+
+        def opened() -> None:
+            recorder.connections_opened += 1
+
+        for client in clients:
+            client.on_connect = opened
         sampler = sampler_factory(window)
         sampler.start()
         try:
@@ -572,7 +572,6 @@ def run_http(
             sampler.stop()
             for client in clients:
                 await client.close()
-        recorder.connections_opened = opened_count[0]
         return recorder, sampler
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
