@@ -348,7 +348,15 @@ def db_preparer(field) -> Callable | None:
     kind = field.get_internal_type()
     if kind == "ForeignKey":
         kind = field.target_field.get_internal_type()
-    if kind in ("CharField", "TextField", "AutoField", "BigAutoField", "BigIntegerField", "PositiveBigIntegerField"):
+    if kind in (
+        "CharField",
+        "TextField",
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    ):
         return None
     if kind == "DateTimeField":
         return lambda value, connection: connection.ops.adapt_datetimefield_value(value)

@@ -11,12 +11,15 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 
 from reviewportal.audit.models import AccessEvent, Action, ReviewerHour
 
+# pg_advisory_xact_lock(int4, int4) keys: "actv" in ASCII, then the reviewer's id.
+REVIEWER_LOCK_CLASS = 0x61637476
 BASELINE_DAYS = 30
 USUAL_SHARE = 0.05  # an hour of the day with at least 5 % of a reviewer's activity is one of their usual hours
 
@@ -31,15 +34,20 @@ def count_event(event) -> None:
 
     A clip counts as heard when its audio was first streamed to the reviewer, not when it was
     claimed: the editor claims the next clip ahead, which may never be played. Call inside
-    record()'s transaction and lock (so nobody else can insert the hour's row meanwhile).
+    record()'s transaction, after the event is in the table. The reviewer's lock (on PostgreSQL;
+    SQLite's transactions serialise writers) keeps two streams at once, through two processes
+    and so two lanes, from both counting the clip as heard or both inserting the hour's row.
     """
     if not counts(event):
         return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [REVIEWER_LOCK_CLASS, event.actor_user_id])
     heard_before = (
         AccessEvent.objects.filter(
             object_id=event.object_id, action=Action.AUDIO_STREAMED, actor_user_id=event.actor_user_id
         )
-        .exclude(sequence=event.sequence)
+        .exclude(pk=event.pk)
         .exists()
     )
     changes = {"streams": F("streams") + 1}

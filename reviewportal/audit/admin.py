@@ -18,6 +18,8 @@ from reviewportal.audit.models import AccessEvent, Action
 
 COUNT_LIMIT = 10_000
 EXPORT_FIELDS = [
+    "id",
+    "lane",
     "sequence",
     "at",
     "actor_label",
@@ -83,7 +85,7 @@ class _Echo:
 
 @admin.register(AccessEvent)
 class AccessEventAdmin(admin.ModelAdmin):
-    list_display = ["sequence", "at", "actor", "action", "object_type", "object_id", "outcome", "ip"]
+    list_display = ["id", "lane", "sequence", "at", "actor", "action", "object_type", "object_id", "outcome", "ip"]
     list_filter = ["action", "outcome", ActorFilter, "at"]
     # Exact, case-sensitive matches only (get_search_results): each is a lookup in event_label_at or
     # event_object_at. Django's "=field" is iexact, UPPER(col) = UPPER(term) on PostgreSQL, which
@@ -91,7 +93,7 @@ class AccessEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "object_id"]
     search_help_text = "An exact username, token name, or object id (a clip's public id, a user id)."
     date_hierarchy = "at"
-    ordering = ["-sequence"]
+    ordering = ["-id"]  # the order rows went in, across lanes
     paginator = BoundedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
@@ -139,7 +141,7 @@ class AccessEventAdmin(admin.ModelAdmin):
         queryset = self.get_changelist_instance(request).get_queryset(request)
         trail.record(Action.EXPORTED, object_type="access_events", detail={"query": request.GET.urlencode()[:300]})
         writer = csv.writer(_Echo())
-        rows = queryset.order_by("sequence").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+        rows = queryset.order_by("id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
         lines = (writer.writerow(row) for row in _with_header(rows))
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="access-events.csv"'

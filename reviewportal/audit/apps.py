@@ -8,7 +8,13 @@ class AuditConfig(AppConfig):
     verbose_name = "Access trail"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from reviewportal.audit.lanes import forget_heads
+
         checks.register(trail_is_on, checks.Tags.security, deploy=False)
+        # A flush (tests) or migration may remove rows: the lane's head is read again.
+        post_migrate.connect(forget_heads, dispatch_uid="audit.forget_lane_heads")
 
 
 def trail_is_on(app_configs, **kwargs):

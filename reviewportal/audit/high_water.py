@@ -1,7 +1,9 @@
-"""The high-water mark: the newest committed (sequence, hash) of the chain, kept outside the table.
+"""The high-water mark: each lane's newest committed (sequence, hash), kept outside the table.
 
 verify_audit_log needs it to tell when the newest rows were deleted (reviewportal.audit.chain).
-It lives in the cache (Redis in production) under HIGH_WATER_KEY.
+It lives in the cache (Redis in production): the shared lane's under HIGH_WATER_KEY, lane N's
+under HIGH_WATER_KEY:N. Only the process that owns a lane writes its mark
+(reviewportal.audit.lanes); several processes may write the shared lane's.
 
 The mark is written behind the request, not in it. A commit only notes its newest row here; one
 writer thread per process writes the newest noted mark to the cache, at most once every
@@ -25,25 +27,33 @@ import time
 
 from django.core.cache import cache
 
+from reviewportal.audit.lanes import MAX_LANES, SHARED
+
 HIGH_WATER_KEY = "audit:high-water"
 WRITE_INTERVAL_S = 0.02
+
+
+def key(lane: int) -> str:
+    return HIGH_WATER_KEY if lane == SHARED else f"{HIGH_WATER_KEY}:{lane}"
+
 
 logger = logging.getLogger(__name__)
 
 
 class _Writer:
     def __init__(self) -> None:
-        self._noted: tuple[int, str] | None = None  # newest noted, not yet taken for a write
+        self._noted: dict[int, tuple[int, str]] = {}  # lane: newest noted, not yet taken for a write
         self._state = threading.Lock()  # guards _noted and _thread
         self._wake = threading.Condition(self._state)
         self._writing = threading.Lock()  # one write at a time, in the order marks were taken
         self._thread: threading.Thread | None = None
 
-    def note(self, sequence: int, hash_: str) -> None:
+    def note(self, lane: int, sequence: int, hash_: str) -> None:
         """Called after a commit: cheap, never touches the cache itself."""
         with self._state:
-            if self._noted is None or sequence > self._noted[0]:
-                self._noted = (sequence, hash_)
+            noted = self._noted.get(lane)
+            if noted is None or sequence > noted[0]:
+                self._noted[lane] = (sequence, hash_)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="audit-high-water", daemon=True)
                 self._thread.start()
@@ -57,7 +67,7 @@ class _Writer:
     def _run(self) -> None:
         while True:
             with self._state:
-                while self._noted is None:
+                while not self._noted:
                     self._wake.wait()
             with self._writing:
                 self._write_taken()
@@ -68,11 +78,12 @@ class _Writer:
     def _write_taken(self) -> None:
         """Take the noted mark and write it; call holding _writing, so marks go out in order."""
         with self._state:
-            mark, self._noted = self._noted, None
-        if mark is None:
+            marks, self._noted = self._noted, {}
+        if not marks:
             return
         try:
-            cache.set(HIGH_WATER_KEY, [mark[0], mark[1]], timeout=None)
+            for lane, mark in marks.items():  # nearly always one: the process's own lane
+                cache.set(key(lane), [mark[0], mark[1]], timeout=None)
         except Exception:  # noqa: BLE001  any cache outage: the writer must go on, the mark only lags
             logger.warning("could not write the audit trail's high-water mark; it lags until the next write")
 
@@ -85,9 +96,9 @@ os.register_at_fork(after_in_child=_writer.reset_after_fork)
 atexit.register(_writer.settle)
 
 
-def note(sequence: int, hash_: str) -> None:
-    """Record that the row (sequence, hash) committed; the mark follows shortly."""
-    _writer.note(sequence, hash_)
+def note(lane: int, sequence: int, hash_: str) -> None:
+    """Record that the row (sequence, hash) of `lane` committed; the mark follows shortly."""
+    _writer.note(lane, sequence, hash_)
 
 
 def settle() -> None:
@@ -95,13 +106,15 @@ def settle() -> None:
     _writer.settle()
 
 
-def read() -> tuple[int, str] | None:
+def read() -> dict[int, tuple[int, str]]:
+    """Each lane's mark, for the lanes that have one."""
     settle()
-    mark = cache.get(HIGH_WATER_KEY)
-    return (int(mark[0]), str(mark[1])) if mark else None
+    lanes = {key(lane): lane for lane in range(MAX_LANES)}
+    marks = cache.get_many(list(lanes))
+    return {lanes[name]: (int(mark[0]), str(mark[1])) for name, mark in marks.items() if mark}
 
 
 def forget() -> None:
-    """Drop the mark (after a database was deliberately recreated)."""
+    """Drop every lane's mark (after a database was deliberately recreated)."""
     settle()
-    cache.delete(HIGH_WATER_KEY)
+    cache.delete_many([key(lane) for lane in range(MAX_LANES)])

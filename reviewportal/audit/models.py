@@ -73,12 +73,15 @@ class AccessEventQuerySet(models.QuerySet):
 class AccessEvent(models.Model):
     """One access, allowed or denied, in an HMAC chain: each row seals the previous row's hash.
 
+    The trail is a few chains, one per lane (reviewportal.audit.lanes: each server process appends
+    to its own); `sequence` numbers a row within its lane, and the id orders rows across lanes.
     Never holds audio, transcript text, secrets, or who was recorded: objects are named by their
     public ids and people by their user id and username. Rows are only ever added (the model and,
-    on PostgreSQL, a trigger refuse UPDATE and DELETE); verify_audit_log walks the chain.
+    on PostgreSQL, a trigger refuse UPDATE and DELETE); verify_audit_log walks every chain.
     """
 
-    sequence = models.BigIntegerField(unique=True, editable=False)
+    lane = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    sequence = models.BigIntegerField(editable=False, help_text="the row's place in its lane's chain")
     at = models.DateTimeField(default=timezone.now, editable=False)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
@@ -102,7 +105,8 @@ class AccessEvent(models.Model):
     objects = AccessEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-sequence"]
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["lane", "sequence"], name="one_event_per_lane_place")]
         # Every admin filter and search has an index behind it, each ending in time so a
         # filtered list still comes out newest first from the index.
         indexes = [
@@ -120,7 +124,7 @@ class AccessEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.action} {self.outcome}"
+        return f"#{self.sequence} in lane {self.lane}: {self.action} {self.outcome}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None or not kwargs.get("force_insert", False):

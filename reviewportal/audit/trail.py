@@ -5,13 +5,14 @@ action never commits without its event. Who and from where come from the current
 websocket or command, which AuditContextMiddleware, the consumers (`context()`) and management
 commands (`as_command()`) bind; callers pass only what happened.
 
-Rows are chained: each carries the previous row's hash and an HMAC (AUDIT_HMAC_KEY, not
-SECRET_KEY) over its own content plus that hash. Appending takes a lock, a transaction-scoped
-advisory lock on PostgreSQL (SQLite's IMMEDIATE transactions already serialise writers), so the
-chain has one order; the lock is held from the append to the commit, which is why services
-record last. After each commit the newest (sequence, hash) is noted for the high-water mark,
-which a writer thread puts in the cache (reviewportal.audit.high_water), so verify_audit_log can
-tell when the newest rows were deleted (reviewportal.audit.chain).
+Rows are chained: each carries the previous row's hash in its lane and an HMAC (AUDIT_HMAC_KEY,
+not SECRET_KEY) over its own content plus that hash. Appending takes the lane's lock, so each
+lane has one order: on PostgreSQL the process's own lane and an in-process lock
+(reviewportal.audit.lanes); on SQLite the shared lane, under SQLite's IMMEDIATE transaction. The
+lock is held from the append to the commit, which is why services record last. After each commit
+the newest (lane, sequence, hash) is noted for the high-water mark, which a writer thread puts in
+the cache (reviewportal.audit.high_water), so verify_audit_log can tell when the newest rows were
+deleted (reviewportal.audit.chain).
 """
 
 import contextlib
@@ -33,13 +34,13 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from reviewportal.audit import activity
+from reviewportal.audit import activity, lanes
 from reviewportal.audit import high_water as mark
+from reviewportal.audit.lanes import GENESIS  # noqa: F401  re-exported: the shared lane's genesis
 from reviewportal.audit.models import AccessEvent, Action, Outcome
 from reviewportal.precompiled import insert_statement
 
-GENESIS = "0" * 64
-# pg_advisory_xact_lock key: "audit" in ASCII, so it cannot collide with anything else of ours.
+# pg_advisory_xact_lock key of the shared lane: "audit" in ASCII, so it cannot collide with anything else of ours.
 ADVISORY_LOCK_KEY = 0x6175646974
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,36}$")
 _ACTIONS = frozenset(Action.values)  # Action.values builds a new list on every read
@@ -124,6 +125,8 @@ def _who_and_where(ctx: Context, actor, token) -> dict:
 
 
 # What an event's HMAC covers, in this order.
+# The lane is not among them: each lane starts from its own genesis hash (lanes.genesis), so a row
+# moved to another lane no longer links; and rows sealed before lanes existed still verify.
 SEALED_FIELDS = (
     "sequence",
     "at",
@@ -204,7 +207,7 @@ def record(
     return event
 
 
-_UNCHAINED = {"sequence": None, "at": None, "prev_hash": None, "hash": None, "pk": None}
+_UNCHAINED = {"lane": None, "sequence": None, "at": None, "prev_hash": None, "hash": None, "pk": None}
 
 
 class Recorded:
@@ -232,17 +235,18 @@ class Recorded:
 
     def __call__(self) -> None:
         if self.appended:
-            mark.note(self.values["sequence"], self.values["hash"])
+            mark.note(self.values["lane"], self.values["sequence"], self.values["hash"])
 
 
 def append_waiting(db, *, then: str = "") -> bool:
     """Append the transaction's waiting events to the chain in one INSERT; False if none waited.
 
     `then` (PostgreSQL only) is a statement sent in the INSERT's round trip: the backend's commit
-    passes "COMMIT". The first append of a transaction takes the chain's lock and reads its head;
-    later ones chain to the row it appended last, with no lock or read: the lock is held to the
-    end of the transaction, and a row rolled back with its savepoint leaves the queue with it
-    (such a savepoint also gives back a lock taken inside it, so the next append takes it again).
+    passes "COMMIT". The first append of a transaction takes its lane's lock and head: the
+    process's lane and the head it keeps (lanes.enter), or the shared lane's lock and head read
+    from the table. Later ones chain to the row it appended last: the lock is held to the end of
+    the transaction, and a row rolled back with its savepoint leaves the queue with it (such a
+    savepoint also gives back a database lock taken inside it, so the next append takes it again).
     """
     queued = [callback for _, callback, _ in db.run_on_commit if isinstance(callback, Recorded)]
     ready = [event for event in queued if not event.appended]
@@ -252,13 +256,15 @@ def append_waiting(db, *, then: str = "") -> bool:
     db.appending_audit_events = True  # the statements below must not start another append
     try:
         with _cursor(db) as cursor:
-            head = (appended[-1]["sequence"], appended[-1]["hash"]) if appended else _lock_and_read_head(cursor)
-            sequence, prev_hash = head if head else (0, GENESIS)
+            if appended:
+                lane, sequence, prev_hash = appended[-1]["lane"], appended[-1]["sequence"], appended[-1]["hash"]
+            else:
+                lane, sequence, prev_hash = _take_head(db, cursor)
             now = timezone.now()
             for event in ready:
                 sequence += 1
                 values = event.values
-                values.update(sequence=sequence, prev_hash=prev_hash, at=now)
+                values.update(lane=lane, sequence=sequence, prev_hash=prev_hash, at=now)
                 values["hash"] = prev_hash = seal(values)
             _insert(cursor, [event.values for event in ready], then)
     except DatabaseError:
@@ -291,8 +297,22 @@ def _cursor(db):
     return client_binding_cursor() if client_binding_cursor else db.cursor()
 
 
+def _take_head(db, cursor) -> tuple[int, int, str]:
+    """Take a lane's lock for this transaction; return (lane, sequence, hash) to chain to."""
+    lane = lanes.enter(db)
+    if lane is not None:
+        return (lane.number, *lane.head)
+    head = _lock_and_read_head(cursor)
+    if head is None:
+        from reviewportal.audit import chain  # here: chain imports this module
+
+        start = chain.anchor(lanes.SHARED)
+        head = (start.sequence, start.hash)
+    return (lanes.SHARED, *head)
+
+
 def _lock_and_read_head(cursor) -> tuple[int, str] | None:
-    """Take the chain's lock, then read its newest (sequence, hash); None for an empty chain."""
+    """Take the shared lane's lock, then read its newest (sequence, hash); None for an empty lane."""
     if connection.vendor == "postgresql":
         # The lock, then the head, in one round trip: each statement of the string takes its own
         # snapshot (READ COMMITTED), so the read sees every row committed before the lock was
@@ -324,7 +344,7 @@ def _statements() -> _Statements:
     quote = connection.ops.quote_name
     last = (
         f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(meta.db_table)} "  # noqa: S608  names from the model
-        f"ORDER BY {quote('sequence')} DESC LIMIT 1"
+        f"WHERE {quote('lane')} = {lanes.SHARED} ORDER BY {quote('sequence')} DESC LIMIT 1"
     )
     insert = insert_statement(AccessEvent)
     return _Statements(
@@ -345,13 +365,13 @@ def _insert(cursor, rows: list[dict], then: str) -> None:
     ]
     sql = insert.into + ", ".join([insert.row] * len(rows)) + statements.returning
     cursor.execute(f"{sql}; {then}" if then else sql, values)
-    pks = {sequence: pk for pk, sequence in cursor.fetchall()}
+    pks = {sequence: pk for pk, sequence in cursor.fetchall()}  # one lane per INSERT
     for row in rows:
         row["id"] = row["pk"] = pks[row["sequence"]]
 
 
-def high_water() -> tuple[int, str] | None:
-    """The newest committed (sequence, hash) as far as the cache knows (see high_water.py)."""
+def high_water() -> dict[int, tuple[int, str]]:
+    """Each lane's newest committed (sequence, hash) as far as the cache knows (see high_water.py)."""
     return mark.read()
 
 

@@ -117,8 +117,8 @@ def test_an_auditor_exports_the_filtered_list_as_csv_and_the_export_is_recorded(
 
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["sequence", "at", "actor_label"]
-    assert {row[5] for row in rows[1:]} == {"clip_claimed"}
+    assert rows[0][:5] == ["id", "lane", "sequence", "at", "actor_label"]
+    assert {row[7] for row in rows[1:]} == {"clip_claimed"}
     assert len(rows) == 3
     exported = AccessEvent.objects.get(action=Action.EXPORTED)
     assert exported.actor_user == auditor and exported.detail == {"query": "action__exact=clip_claimed"}

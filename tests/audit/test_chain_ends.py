@@ -24,7 +24,7 @@ def chain(django_capture_on_commit_callbacks):
 
 
 def test_the_high_water_mark_follows_the_newest_committed_row(chain):
-    assert trail.high_water() == (5, chain[4].hash)
+    assert trail.high_water()[chain[4].lane] == (5, chain[4].hash)
 
 
 def test_deleting_the_oldest_rows_without_a_purge_is_caught(chain):
@@ -75,7 +75,7 @@ def test_a_purge_refuses_to_cover_up_a_gap_among_the_old_rows(chain):
     _tamper("DELETE FROM audit_accessevent WHERE sequence = 2", [])
     _age(3)
 
-    with pytest.raises(CommandError, match="rows 1–3 should all go \\(3\\), but 2 of them are there"):
+    with pytest.raises(CommandError, match=r"rows 1–3 of lane \d+ should all go \(3\), but 2 of them are there"):
         call_command("purge_audit_log", stdout=io.StringIO())
 
     assert AccessEvent.objects.count() == 4
@@ -94,7 +94,7 @@ def test_without_the_mark_a_head_kept_from_an_earlier_run_catches_it(chain):
     out = io.StringIO()
     call_command("verify_audit_log", stdout=out, stderr=io.StringIO())
     head = out.getvalue().split("--expect-head ")[1].split()[0]
-    assert head == f"5:{chain[4].hash}"
+    assert head == f"{chain[4].lane}:5:{chain[4].hash}"
     _tamper("DELETE FROM audit_accessevent WHERE sequence >= 5", [])
     cache.clear()  # whoever deleted the rows also emptied Redis
 
@@ -118,7 +118,7 @@ def test_verify_records_itself_with_the_head_it_saw(chain):
 
     verified = AccessEvent.objects.get(action=Action.AUDIT_VERIFIED)
     assert verified.sequence == 6 and verified.actor_label.startswith("manage.py verify_audit_log by ")
-    assert verified.detail == {"checked": 5, "intact": True, "through": 5, "through_hash": chain[4].hash}
+    assert verified.detail == {"checked": 5, "intact": True, "heads": {str(chain[4].lane): [5, chain[4].hash]}}
 
 
 def test_verify_draws_a_progress_bar(chain):

@@ -31,7 +31,7 @@ def test_purge_and_verify_record_themselves_in_the_name_of_their_runner():
     purged = AccessEvent.objects.get(action=Action.AUDIT_PURGED)
     verified = AccessEvent.objects.get(action=Action.AUDIT_VERIFIED)
     assert purged.actor_label == f"manage.py purge_audit_log {COMMAND_BY}"
-    assert purged.detail["removed"] == 0 and purged.detail["through"] == 0
+    assert purged.detail["removed"] == 0 and purged.detail["lanes"] == {}
     assert verified.actor_label == f"manage.py verify_audit_log {COMMAND_BY}"
     assert verified.detail["checked"] == 1 and verified.detail["intact"] is True
 

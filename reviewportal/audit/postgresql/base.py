@@ -2,14 +2,14 @@
 
 settings.py uses it (ENGINE "reviewportal.audit.postgresql") whenever DATABASE_URL names
 PostgreSQL. An event recorded as a transaction's last step, as services record, waits for the
-commit and goes in with it: `INSERT …; COMMIT` in one round trip, right after the round trip
-that takes the chain's lock and reads its head. The lock is then held for that round trip and
-nothing else, where it used to be held from the INSERT through the rest of the transaction and
-the COMMIT's own round trip. An event followed by any other statement goes in before that
-statement (an execute wrapper), so the transaction still reads what it recorded. See
+commit and goes in with it: `INSERT …; COMMIT` in one round trip, chained to the head of the
+process's lane (reviewportal.audit.lanes), with no lock or read in the database. The lane's lock
+is then held for that round trip and nothing else. An event followed by any other statement goes
+in before that statement (an execute wrapper), so the transaction still reads what it recorded.
+Every commit, rollback and close tells the lane the transaction ended. See
 reviewportal.audit.trail.record() and docs/audit.md.
 
-With Django's own backend record() inserts at once instead: slower, never wrong.
+With Django's own backend record() inserts at once, in the shared lane: slower, never wrong.
 """
 
 from django.db.backends.postgresql import base
@@ -19,6 +19,12 @@ def _trail():
     from reviewportal.audit import trail  # here, not at the top: its models load after the database backend
 
     return trail
+
+
+def _lanes():
+    from reviewportal.audit import lanes
+
+    return lanes
 
 
 def _append_before_statement(execute, sql, params, many, context):
@@ -34,6 +40,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.appending_audit_events = False
+        self.audit_lane = None  # the lane this connection's transaction holds (lanes.enter)
         self.execute_wrappers.append(_append_before_statement)
 
     def client_binding_cursor(self):
@@ -44,6 +51,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return self._prepare_cursor(base.Cursor(self.connection))
 
     def _commit(self):
-        if self.connection is not None and self.run_on_commit and _trail().append_waiting(self, then="COMMIT"):
-            return None  # the events' INSERT carried the COMMIT; psycopg has nothing left to commit
-        return super()._commit()
+        try:
+            if self.connection is not None and self.run_on_commit and _trail().append_waiting(self, then="COMMIT"):
+                pass  # the events' INSERT carried the COMMIT; psycopg has nothing left to commit
+            else:
+                super()._commit()
+        except BaseException:
+            if self.audit_lane is not None:
+                _lanes().leave(self, committed=None)
+            raise
+        if self.audit_lane is not None:
+            _lanes().leave(self, committed=True)
+
+    def _rollback(self):
+        try:
+            super()._rollback()
+        finally:
+            if self.audit_lane is not None:
+                _lanes().leave(self, committed=False)
+
+    def _close(self):
+        try:
+            super()._close()
+        finally:
+            if self.audit_lane is not None:  # closed inside a transaction: PostgreSQL rolls it back
+                _lanes().leave(self, committed=False)

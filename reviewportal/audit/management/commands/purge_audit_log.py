@@ -13,8 +13,8 @@ from reviewportal.audit.models import AccessEvent, Action
 class Command(BaseCommand):
     help = (
         "Remove access events older than AUDIT_RETENTION_DAYS (default six years), oldest first, and record "
-        "the purge in the trail with the sequence and hash it removed through, which anchors the chain's new "
-        "start. Refuses a retention shorter than six years, and a trail whose start is already broken."
+        "the purge in the trail with the sequence and hash it removed each lane through, which anchors each "
+        "lane's new start. Refuses a retention shorter than six years, and a trail whose start is already broken."
     )
 
     def add_arguments(self, parser):
@@ -34,64 +34,68 @@ class Command(BaseCommand):
         before = timezone.now() - timedelta(days=settings.AUDIT_RETENTION_DAYS)
         with trail.as_command("purge_audit_log"), transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                # The same lock record() takes: no event is appended while the start moves.
+                # The shared lane's lock: nothing is appended there while its start moves. A
+                # process's own lane needs none: its appends touch only its newest rows.
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [trail.ADVISORY_LOCK_KEY])
-            start = chain.anchor()
-            first = AccessEvent.objects.order_by("sequence").values("sequence", "prev_hash").first()
-            if broken := chain.check_start(first, start):
-                # Purging now would hide that rows were deleted: someone must look first.
-                raise CommandError(f"Not purging: the trail is broken at sequence {broken.sequence}: {broken.reason}")
-            # `at` grows with the sequence (both are set under the append lock), so the newest old
-            # row by time is the last one to go; found through the index on `at`.
-            last_old = (
-                AccessEvent.objects.filter(at__lt=before)
-                .order_by("-at", "-sequence")
-                .values("sequence", "hash")
-                .first()
-            )
-            through, through_hash, removed = start.sequence, start.hash, 0
-            if last_old is not None:
-                through, through_hash = last_old["sequence"], last_old["hash"]
-                expected = through - start.sequence
-                if connection.vendor == "postgresql":
-                    # The append-only trigger lets a delete through only for rows older than this,
-                    # in this transaction only.
-                    cursor.execute(
-                        "SELECT set_config('reviewportal.audit_purge_before', %s, true)", [before.isoformat()]
-                    )
-                # Raw SQL: the model and queryset refuse deletes, so no other code path can do this.
-                # In slices by sequence (one transaction still), so a long purge shows its progress.
-                with tqdm(
-                    total=expected,
-                    unit="event",
-                    desc="purging",
-                    file=self.stderr._out,
-                    disable=False if progress else None,
-                ) as bar:
-                    for low in range(start.sequence, through, chunk_size):
-                        cursor.execute(
-                            "DELETE FROM audit_accessevent WHERE sequence > %s AND sequence <= %s AND at < %s",
-                            [low, min(low + chunk_size, through), before],
-                        )
-                        removed += cursor.rowcount
-                        bar.update(cursor.rowcount)
-                if removed != expected:
-                    raise CommandError(
-                        f"Not purging: rows {start.sequence + 1}–{through} should all go ({expected}), but {removed} "
-                        "of them are there and older than the retention (a gap, or a clock that went backwards); "
-                        "nothing was removed"
-                    )
+            starts = {lane: chain.anchor(lane) for lane in sorted(set(chain.lanes_in_use()) | set(chain.anchors()))}
+            for lane, start in starts.items():
+                first = (
+                    AccessEvent.objects.filter(lane=lane).order_by("sequence").values("sequence", "prev_hash").first()
+                )
+                if broken := chain.check_start(first, start, lane):
+                    # Purging now would hide that rows were deleted: someone must look first.
+                    raise CommandError(f"Not purging: the trail is broken at {broken}")
+            if connection.vendor == "postgresql":
+                # The append-only trigger lets a delete through only for rows older than this, in
+                # this transaction only.
+                cursor.execute("SELECT set_config('reviewportal.audit_purge_before', %s, true)", [before.isoformat()])
+            removed, marks = 0, {}
+            with tqdm(unit="event", desc="purging", file=self.stderr._out, disable=False if progress else None) as bar:
+                for lane, start in starts.items():
+                    through, through_hash = self._purge_lane(cursor, lane, start, before, chunk_size, bar)
+                    removed += through - start.sequence
+                    if through:  # a lane nothing was ever purged from starts at its genesis
+                        marks[str(lane)] = [through, through_hash]
             trail.record(
                 Action.AUDIT_PURGED,
                 object_type="access_events",
-                object_id=str(through),
-                detail={
-                    "through": through,
-                    "through_hash": through_hash,
-                    "removed": removed,
-                    "before": before.isoformat(timespec="seconds"),
-                },
+                object_id=str(removed),
+                detail={"lanes": marks, "removed": removed, "before": before.isoformat(timespec="seconds")},
             )
-        self.stdout.write(
-            f"removed {removed} event(s) older than {before:%Y-%m-%d}; the trail now starts after {through}"
+        self.stdout.write(f"removed {removed} event(s) older than {before:%Y-%m-%d}")
+        for lane, (through, _) in marks.items():
+            self.stdout.write(f"lane {lane} now starts after sequence {through}")
+
+    def _purge_lane(self, cursor, lane: int, start, before, chunk_size: int, bar) -> tuple[int, str]:
+        """Delete a lane's rows older than `before`; return the (sequence, hash) it now starts after."""
+        # `at` grows with the sequence within a lane (both are set under the lane's lock), so the
+        # newest old row by time is the last one to go; found through the index on `at`.
+        last_old = (
+            AccessEvent.objects.filter(lane=lane, at__lt=before)
+            .order_by("-at", "-sequence")
+            .values("sequence", "hash")
+            .first()
         )
+        if last_old is None:
+            return start.sequence, start.hash
+        through = last_old["sequence"]
+        expected = through - start.sequence
+        removed = 0
+        bar.total = (bar.total or 0) + expected
+        bar.refresh()
+        # Raw SQL: the model and queryset refuse deletes, so no other code path can do this. In
+        # slices by sequence (one transaction still), so a long purge shows its progress.
+        for low in range(start.sequence, through, chunk_size):
+            cursor.execute(
+                "DELETE FROM audit_accessevent WHERE lane = %s AND sequence > %s AND sequence <= %s AND at < %s",
+                [lane, low, min(low + chunk_size, through), before],
+            )
+            removed += cursor.rowcount
+            bar.update(cursor.rowcount)
+        if removed != expected:
+            raise CommandError(
+                f"Not purging: rows {start.sequence + 1}–{through} of lane {lane} should all go ({expected}), but "
+                f"{removed} of them are there and older than the retention (a gap, or a clock that went "
+                "backwards); nothing was removed"
+            )
+        return through, last_old["hash"]
