@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
@@ -38,6 +38,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def plain_http(settings):
     # The test client speaks http; the TLS redirect production uses has a test of its own.
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, plus: the audit lane's own connection closes before the test database is
+    dropped (PostgreSQL refuses to drop a database someone is connected to)."""
+    from reviewportal.audit import lanes
+
+    yield
+    lanes.release()
 
 
 @pytest.fixture(autouse=True)
@@ -155,7 +165,11 @@ def make_clips(tmp_path):
             entries.append({**metadata(f"{folder.name}-{i}", **overrides), "audio": name})
         manifest = write_manifest(folder / "manifest.jsonl", entries)
         before = set(Clip.objects.values_list("id", flat=True))
-        call_command("ingest_clips", str(manifest), stdout=io.StringIO(), stderr=io.StringIO())
+        out = io.StringIO()
+        try:
+            call_command("ingest_clips", str(manifest), stdout=out, stderr=io.StringIO())
+        except CommandError as error:
+            raise AssertionError(f"make_clips: {error}\n{out.getvalue()}") from None  # which line, and why
         clips = list(Clip.objects.exclude(id__in=before).select_related("pool").order_by("id"))
         reviewers = Group.objects.get(name=REVIEWERS)
         for pool in {clip.pool for clip in clips}:
