@@ -217,9 +217,24 @@ def serve(tmp_path):
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
+        _stop_with_workers(process)
+
+
+def _stop_with_workers(process: subprocess.Popen) -> None:
+    """SIGTERM, which stops the workers too; then SIGKILL for whatever is left. Killing only the
+    parent would leave its workers running after the test, holding their ports."""
+    try:
+        family = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    if process.poll() is None:
+        process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(20)
+    for member in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            member.kill()
+    process.wait(10)
 
 
 def _wait_for_workers(process: subprocess.Popen, port: int, count: int) -> list[psutil.Process]:
