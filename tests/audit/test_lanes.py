@@ -110,7 +110,7 @@ def test_processes_writing_at_once_each_chain_their_own_lane_and_the_trail_verif
     assert verify()[0] == 0
 
 
-def test_threads_of_one_process_share_its_lane_in_order():
+def test_threads_appending_at_once_each_borrow_a_lane_and_every_lane_verifies():
     errors = []
 
     def write(thread: int):
@@ -129,8 +129,41 @@ def test_threads_of_one_process_share_its_lane_in_order():
         thread.join()
 
     assert errors == []
-    assert set(AccessEvent.objects.values_list("lane", flat=True)) == {lanes.current()}
     assert AccessEvent.objects.count() == 180
+    used = set(AccessEvent.objects.values_list("lane", flat=True))
+    assert lanes.SHARED not in used and 1 <= len(used) <= 6  # no more lanes than transactions at once
+    for lane in used:
+        sequences = list(AccessEvent.objects.filter(lane=lane).order_by("sequence").values_list("sequence", flat=True))
+        assert sequences == list(range(1, len(sequences) + 1))
+    assert verify()[0] == 0
+
+
+def test_two_transactions_open_at_once_append_without_waiting_for_each_other():
+    """One transaction has appended and is still open; another appends and commits meanwhile, in a
+    lane of its own. (With one lane per process the second would wait for the first to end.)"""
+    appended, second_done, errors = threading.Event(), threading.Event(), []
+
+    def first():
+        try:
+            with transaction.atomic():
+                trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/first")
+                assert AccessEvent.objects.filter(object_id="/first").exists()  # appended: it holds a lane
+                appended.set()
+                assert second_done.wait(10), "the second transaction waited for this one"
+        except Exception as error:  # noqa: BLE001  reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert appended.wait(10)
+    second = _record("/second")
+    second_done.set()
+    thread.join()
+
+    assert errors == []
+    assert AccessEvent.objects.get(object_id="/first").lane != second.lane
     assert verify()[0] == 0
 
 
@@ -259,7 +292,7 @@ def test_with_every_lane_taken_a_process_appends_to_the_shared_lane(monkeypatch)
         again = _record("/shared again")
     finally:
         holder.close()
-        lanes._owner.full_until = 0.0
+        lanes._lanes.full_until = 0.0
         lanes.release()
 
     assert (shared.lane, again.lane) == (lanes.SHARED, lanes.SHARED)

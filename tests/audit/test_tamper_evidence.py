@@ -45,6 +45,27 @@ def test_an_intact_chain_verifies(chain):
     assert "Intact: 5 events in 1 lane(s)." in output
 
 
+def test_awkward_values_go_in_exactly_as_sealed():
+    """Quotes, backslashes, SQL, non-ASCII and IPv6 reach the table unchanged, or the HMAC over
+    them would not verify (on PostgreSQL the rows go in as one JSON parameter: trail._insert)."""
+    awkward = "it's \\ \"quoted\" '); DROP TABLE audit_accessevent; -- ünïcødé ✓ 🎧"
+    with (
+        trail.context(ip="2001:db8::1", user_agent=awkward, request_id="req-1"),
+        transaction.atomic(),
+    ):
+        trail.record(
+            Action.ADMIN_VIEWED,
+            object_type="admin",
+            object_id=awkward[:64],
+            detail={"query": awkward, "n": -7, "ok": True, "none": None, "nested": {"list": [1, "two"]}},
+        )
+
+    event = AccessEvent.objects.get()
+    assert (event.user_agent, event.ip, event.object_id) == (awkward, "2001:db8::1", awkward[:64])
+    assert event.detail == {"query": awkward, "n": -7, "ok": True, "none": None, "nested": {"list": [1, "two"]}}
+    assert verify()[0] == 0
+
+
 def test_the_model_refuses_update_and_delete(chain):
     event = chain[2]
     event.detail = {"n": 99}

@@ -2,11 +2,11 @@
 
 settings.py uses it (ENGINE "reviewportal.audit.postgresql") whenever DATABASE_URL names
 PostgreSQL. An event recorded as a transaction's last step, as services record, waits for the
-commit and goes in with it: `INSERT …; COMMIT` in one round trip, chained to the head of the
-process's lane (reviewportal.audit.lanes), with no lock or read in the database. The lane's lock
-is then held for that round trip and nothing else. An event followed by any other statement goes
+commit and goes in with it: `INSERT …; COMMIT` in one round trip, chained to the head of a lane
+the transaction borrows from its process (reviewportal.audit.lanes), with no lock or read in the
+database. An event followed by any other statement goes
 in before that statement (an execute wrapper), so the transaction still reads what it recorded.
-Every commit, rollback and close tells the lane the transaction ended. See
+Every commit, rollback and close gives the lane back. See
 reviewportal.audit.trail.record() and docs/audit.md.
 
 With Django's own backend record() inserts at once, in the shared lane: slower, never wrong.

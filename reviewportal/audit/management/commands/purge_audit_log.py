@@ -34,8 +34,8 @@ class Command(BaseCommand):
         before = timezone.now() - timedelta(days=settings.AUDIT_RETENTION_DAYS)
         with trail.as_command("purge_audit_log"), transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                # The shared lane's lock: nothing is appended there while its start moves. A
-                # process's own lane needs none: its appends touch only its newest rows.
+                # The shared lane's lock: nothing is appended there while its start moves. The
+                # other lanes need none: their appends touch only their newest rows.
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [trail.ADVISORY_LOCK_KEY])
             starts = {lane: chain.anchor(lane) for lane in sorted(set(chain.lanes_in_use()) | set(chain.anchors()))}
             for lane, start in starts.items():
@@ -68,7 +68,7 @@ class Command(BaseCommand):
 
     def _purge_lane(self, cursor, lane: int, start, before, chunk_size: int, bar) -> tuple[int, str]:
         """Delete a lane's rows older than `before`; return the (sequence, hash) it now starts after."""
-        # `at` grows with the sequence within a lane (both are set under the lane's lock), so the
+        # `at` grows with the sequence within a lane (both are set while one transaction has the lane), so the
         # newest old row by time is the last one to go; found through the index on `at`.
         last_old = (
             AccessEvent.objects.filter(lane=lane, at__lt=before)
