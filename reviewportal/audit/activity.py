@@ -47,7 +47,7 @@ def count_event(event) -> None:
         AccessEvent.objects.filter(
             object_id=event.object_id, action=Action.AUDIO_STREAMED, actor_user_id=event.actor_user_id
         )
-        .exclude(pk=event.pk)
+        .exclude(lane=event.lane, sequence=event.sequence)
         .exists()
     )
     changes = {"streams": F("streams") + 1}

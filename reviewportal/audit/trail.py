@@ -27,7 +27,7 @@ import os
 import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -148,15 +148,25 @@ SEALED_FIELDS = (
 
 def canonical(row: dict) -> bytes:
     """The bytes an event's HMAC covers, rebuilt identically from a database row."""
+    return _sealed_text(row).encode()
+
+
+def _sealed_text(row: dict) -> str:
+    """SEALED_FIELDS' values as a JSON array: what the HMAC covers, and (on PostgreSQL) what the
+    INSERT reads the row from, so the table holds exactly what was sealed."""
     fields = [
         row[name] if name != "at" else row[name].astimezone(UTC).isoformat(timespec="microseconds")
         for name in SEALED_FIELDS
     ]
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def seal(row: dict) -> str:
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), canonical(row), hashlib.sha256).hexdigest()
+    return _hmac(canonical(row))
+
+
+def _hmac(sealed: bytes) -> str:
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), sealed, hashlib.sha256).hexdigest()
 
 
 def record(
@@ -207,7 +217,7 @@ def record(
     return event
 
 
-_UNCHAINED = {"lane": None, "sequence": None, "at": None, "prev_hash": None, "hash": None, "pk": None}
+_UNCHAINED = {"lane": None, "sequence": None, "at": None, "prev_hash": None, "hash": None}
 
 
 class Recorded:
@@ -261,12 +271,15 @@ def append_waiting(db, *, then: str = "") -> bool:
             else:
                 lane, sequence, prev_hash = _take_head(db, cursor)
             now = timezone.now()
+            sealed = []
             for event in ready:
                 sequence += 1
                 values = event.values
                 values.update(lane=lane, sequence=sequence, prev_hash=prev_hash, at=now)
-                values["hash"] = prev_hash = seal(values)
-            _insert(cursor, [event.values for event in ready], then)
+                text = _sealed_text(values)
+                values["hash"] = prev_hash = _hmac(text.encode())
+                sealed.append(text)
+            _insert(cursor, [event.values for event in ready], sealed, then)
     except DatabaseError:
         raise
     except Exception as error:
@@ -329,10 +342,8 @@ def _lock_and_read_head(cursor) -> tuple[int, str] | None:
 class _Statements:
     last: str
     locked_last: str
-    insert: object  # precompiled.insert_statement(AccessEvent): into, row, returning, fields
-    returning: str  # its RETURNING, with the sequence that tells the rows apart
-    insert_json: str  # PostgreSQL: the same INSERT, its rows in one JSON parameter
-    columns: tuple  # the columns insert_json takes, in order
+    insert: object  # precompiled.insert_statement(AccessEvent): into, row, fields
+    insert_sealed: str  # PostgreSQL: the same INSERT, each row read from its sealed JSON
 
 
 @functools.cache
@@ -348,37 +359,44 @@ def _statements() -> _Statements:
         f"SELECT {quote('sequence')}, {quote('hash')} FROM {quote(meta.db_table)} "  # noqa: S608  names from the model
         f"WHERE {quote('lane')} = {lanes.SHARED} ORDER BY {quote('sequence')} DESC LIMIT 1"
     )
-    insert = insert_statement(AccessEvent)
-    returning = f"{insert.returning}, {quote('sequence')}"
-    columns = tuple(field.column for field, _ in insert.fields)
-    names = ", ".join(quote(column) for column in columns)
-    table = quote(meta.db_table)
     return _Statements(
         last=last,
         locked_last=f"SELECT pg_advisory_xact_lock(%s); {last}",
-        insert=insert,
-        returning=returning,
-        insert_json=(
-            f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608  names from the model
-            f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb){returning}"
-        ),
-        columns=columns,
+        insert=insert_statement(AccessEvent),
+        insert_sealed=_insert_sealed(meta, quote) if connection.vendor == "postgresql" else "",
     )
 
 
-def _insert(cursor, rows: list[dict], then: str) -> None:
+def _insert_sealed(meta, quote) -> str:
+    """PostgreSQL's INSERT of rows given as one JSON array of [lane, hash, sealed], where sealed is
+    the row's _sealed_text(): the values the HMAC covers, in SEALED_FIELDS' order. Strings are
+    cast to text, not varchar(n), so a value too long for its column fails as it would in a
+    plain INSERT instead of being cut."""
+    fields = {field.attname: field for field in meta.concrete_fields}
+    values = {"lane": "(e->>0)::smallint", "hash": "e->>1"}
+    for place, name in enumerate(SEALED_FIELDS):
+        field = fields[name]
+        kind = field.get_internal_type()
+        if kind == "JSONField":
+            values[field.column] = f"e->2->{place}"
+        else:
+            cast = "text" if kind in ("CharField", "TextField") else field.db_type(connection)
+            values[field.column] = f"(e->2->>{place})::{cast}"
+    columns = ", ".join(quote(column) for column in values)
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  names from the model
+        f"SELECT {', '.join(values.values())} FROM jsonb_array_elements(%s::jsonb) AS e"
+    )
+
+
+def _insert(cursor, rows: list[dict], sealed: list[str], then: str) -> None:
     statements = _statements()
     if connection.vendor == "postgresql":
-        # The rows as one JSON parameter: the client-binding cursor quotes one string (in C)
-        # instead of adapting and quoting sixteen values per row in Python, a third of the
-        # trail's CPU in the served loop (py-spy, docs/benchmarks.md). Every value is a JSON
-        # string, number, boolean, null or (detail) object; `at` is ISO 8601 with its offset.
-        payload = json.dumps(
-            [{column: row[column] for column in statements.columns} for row in rows],
-            separators=(",", ":"),
-            default=_iso,
-        )
-        sql, values = statements.insert_json, [payload]
+        # The rows as one JSON parameter, built from the text each was sealed over: the
+        # client-binding cursor quotes one string (in C) instead of adapting and quoting sixteen
+        # values per row in Python, and nothing is serialised twice (py-spy, docs/benchmarks.md).
+        payload = ",".join(f'[{row["lane"]},"{row["hash"]}",{text}]' for row, text in zip(rows, sealed, strict=True))
+        sql, values = statements.insert_sealed, [f"[{payload}]"]
     else:
         insert = statements.insert
         values = [
@@ -386,17 +404,8 @@ def _insert(cursor, rows: list[dict], then: str) -> None:
             for row in rows
             for field, prepare in insert.fields
         ]
-        sql = insert.into + ", ".join([insert.row] * len(rows)) + statements.returning
+        sql = insert.into + ", ".join([insert.row] * len(rows))
     cursor.execute(f"{sql}; {then}" if then else sql, values)
-    pks = {sequence: pk for pk, sequence in cursor.fetchall()}  # one lane per INSERT
-    for row in rows:
-        row["id"] = row["pk"] = pks[row["sequence"]]
-
-
-def _iso(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a value an access event holds")
 
 
 def high_water() -> dict[int, tuple[int, str]]:

@@ -45,7 +45,7 @@ def test_a_claim_whose_audio_link_cannot_be_recorded_leases_nothing(reviewer_cli
             raise RuntimeError("HMAC key unavailable")
         return seal(row)
 
-    monkeypatch.setattr(trail, "seal", seal_all_but_audio_links)
+    monkeypatch.setattr(trail, "_hmac", seal_all_but_audio_links)
     reviewer_client.raise_request_exception = False
 
     assert reviewer_client.post("/api/v1/queue/claim").status_code == 500

@@ -105,7 +105,7 @@ def test_an_admin_change_and_its_event_commit_together(admin_browser, monkeypatc
     def broken_seal(row):
         raise RuntimeError("HMAC key unavailable")
 
-    monkeypatch.setattr(trail, "seal", broken_seal)
+    monkeypatch.setattr(trail, "_hmac", broken_seal)
     admin_browser.raise_request_exception = False
 
     response = admin_browser.post(f"{POOLS}add/", {"name": "Dutch", "slug": "dutch"})

@@ -66,7 +66,7 @@ def test_an_event_in_a_savepoint_whose_statement_failed_goes_with_it():
 
 
 def test_when_the_events_cannot_go_in_at_the_commit_nothing_commits(monkeypatch):
-    monkeypatch.setattr(trail, "seal", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
+    monkeypatch.setattr(trail, "_hmac", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
 
     with pytest.raises(DatabaseError, match="could not append"), transaction.atomic():
         trail.record(Action.ADMIN_VIEWED, object_type="admin", object_id="/lost")  # appended at the commit
@@ -81,7 +81,7 @@ def test_when_the_events_cannot_go_in_at_the_commit_nothing_commits(monkeypatch)
 
 def test_a_claim_whose_events_cannot_go_in_at_the_commit_leaves_no_lease(reviewer_client, make_clips, monkeypatch):
     make_clips(1)
-    monkeypatch.setattr(trail, "seal", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
+    monkeypatch.setattr(trail, "_hmac", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
     reviewer_client.raise_request_exception = False
 
     assert reviewer_client.post("/api/v1/queue/claim").status_code == 500

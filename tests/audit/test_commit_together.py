@@ -28,7 +28,7 @@ def audio_path(reviewer_client, make_clips):
 def test_when_audio_streamed_cannot_be_recorded_no_range_is_served_without_it(reviewer_client, audio_path, monkeypatch):
     """Issue 4: the once-per-link flag was set before record(); after a failure, later ranges streamed unrecorded."""
     reviewer_client.raise_request_exception = False
-    monkeypatch.setattr(trail, "seal", _broken_seal)
+    monkeypatch.setattr(trail, "_hmac", _broken_seal)
     assert reviewer_client.get(audio_path, HTTP_RANGE="bytes=0-99").status_code == 500
 
     monkeypatch.undo()
@@ -40,7 +40,7 @@ def test_when_audio_streamed_cannot_be_recorded_no_range_is_served_without_it(re
 
 def test_a_claim_and_its_event_commit_together(reviewer_client, make_clips, monkeypatch):
     make_clips(1)
-    monkeypatch.setattr(trail, "seal", _broken_seal)
+    monkeypatch.setattr(trail, "_hmac", _broken_seal)
     reviewer_client.raise_request_exception = False
 
     assert reviewer_client.post("/api/v1/queue/claim").status_code == 500
@@ -50,7 +50,7 @@ def test_a_claim_and_its_event_commit_together(reviewer_client, make_clips, monk
 
 def test_a_second_factor_reset_and_its_event_commit_together(reviewer, supervisor, monkeypatch):
     device = enrol_totp(reviewer)
-    monkeypatch.setattr(trail, "seal", _broken_seal)
+    monkeypatch.setattr(trail, "_hmac", _broken_seal)
     client = signed_in(supervisor)
     client.raise_request_exception = False
 

@@ -209,7 +209,7 @@ def test_an_action_and_its_event_commit_together(working, monkeypatch):
     def broken_seal(row):
         raise RuntimeError("HMAC key unavailable")
 
-    monkeypatch.setattr(trail, "seal", broken_seal)
+    monkeypatch.setattr(trail, "_hmac", broken_seal)
     client.raise_request_exception = False
     response = client.put(f"/api/v1/clips/{clip_id}/transcript", {"text": "x", "base_version": 0}, format="json")
 

@@ -182,7 +182,7 @@ def test_a_process_that_lost_its_lane_cannot_fork_the_chain():
     thief = _raw_connection()
     thief.execute("SELECT pg_advisory_lock(%s, %s)", [lanes.LANE_LOCK_CLASS, lane])
     with transaction.atomic():  # the thief's row, chained properly to the head it read
-        row = {**AccessEvent.objects.filter(pk=first.pk).values().get()}
+        row = {**AccessEvent.objects.filter(lane=first.lane, sequence=first.sequence).values().get()}
         row.update(sequence=first.sequence + 1, prev_hash=first.hash, object_id="/thief")
         row["hash"] = trail.seal(row)
         columns = [name for name in row if name != "id"]

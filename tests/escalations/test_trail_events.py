@@ -50,7 +50,7 @@ def test_a_comment_and_its_event_commit_together(flagged, supervisor_client, mon
 
     case, _, _ = flagged
     before = EscalationEvent.objects.count()
-    monkeypatch.setattr(trail, "seal", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
+    monkeypatch.setattr(trail, "_hmac", lambda row: (_ for _ in ()).throw(RuntimeError("HMAC key unavailable")))
     supervisor_client.raise_request_exception = False
 
     response = supervisor_client.post(
