@@ -48,6 +48,7 @@ class _Writer:
         self._wake = threading.Condition(self._state)
         self._writing = threading.Lock()  # one write at a time, in the order marks were taken
         self._thread: threading.Thread | None = None
+        self._asleep = False  # the writer waits for a mark: the next note wakes it
 
     def note(self, lane: int, sequence: int, hash_: str) -> None:
         """Called after a commit: cheap, never touches the cache itself."""
@@ -58,7 +59,8 @@ class _Writer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="audit-high-water", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            if self._asleep:  # otherwise it is writing or pausing, and looks again when done
+                self._wake.notify()
 
     def settle(self) -> None:
         """Write what is noted now, in this thread, after any write already under way."""
@@ -69,7 +71,9 @@ class _Writer:
         while True:
             with self._state:
                 while not self._noted:
+                    self._asleep = True
                     self._wake.wait()
+                    self._asleep = False
             with self._writing:
                 self._write_taken()
             # Commits in the meantime only replace the noted mark: at most one write per

@@ -3,8 +3,9 @@
 from urllib.parse import urlsplit
 
 import pytest
+from django.db import DatabaseError, transaction
 
-from annotations.models import Lease
+from annotations.models import ClipPool, Lease
 from reviewportal.audit import trail
 from reviewportal.audit.models import AccessEvent, Action
 from tests.conftest import enrol_totp, signed_in
@@ -57,3 +58,18 @@ def test_a_second_factor_reset_and_its_event_commit_together(reviewer, superviso
     assert client.post(f"/api/v1/people/{reviewer.pk}/second-factor/reset").status_code == 500
 
     device.refresh_from_db()  # still there: the reset rolled back with its event
+
+
+def test_an_event_that_fails_in_a_callers_transaction_takes_the_action_down_even_if_the_error_is_caught(
+    reviewer, monkeypatch
+):
+    """record() adds no block of its own inside the caller's; a caller that swallows the trail's
+    error must still not commit the action without its event."""
+    monkeypatch.setattr(trail, "_hmac", _broken_seal)
+    with transaction.atomic():
+        ClipPool.objects.create(slug="unrecorded", name="Unrecorded")
+        # An audio stream goes in at once (it counts toward the activity page), so it fails here.
+        with pytest.raises(DatabaseError):
+            trail.record(Action.AUDIO_STREAMED, object_type="clip", object_id="c1", actor=reviewer)
+
+    assert not ClipPool.objects.filter(slug="unrecorded").exists()
