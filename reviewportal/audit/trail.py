@@ -363,6 +363,7 @@ class _Statements:
     locked_last: str
     insert: object  # precompiled.insert_statement(AccessEvent): into, row, fields
     insert_sealed: str  # PostgreSQL: the same INSERT, each row read from its sealed JSON
+    append: str  # PostgreSQL: insert_sealed, called in the function migration audit.0008 made of it
 
 
 @functools.cache
@@ -383,6 +384,7 @@ def _statements() -> _Statements:
         locked_last=f"SELECT pg_advisory_xact_lock(%s); {last}",
         insert=insert_statement(AccessEvent),
         insert_sealed=_insert_sealed(meta, quote) if connection.vendor == "postgresql" else "",
+        append="SELECT audit_accessevent_append(%s::jsonb)",
     )
 
 
@@ -414,8 +416,10 @@ def _insert(db, cursor, rows: list[dict], sealed: list[str], then: str) -> None:
         # The rows as one JSON parameter, built from the text each was sealed over: the
         # client-binding cursor quotes one string (in C) instead of adapting and quoting sixteen
         # values per row in Python, and nothing is serialised twice (py-spy, docs/benchmarks.md).
+        # The INSERT is in a function (migration audit.0008): PostgreSQL plans it once per
+        # session, where a statement sent as text with its COMMIT was planned every time.
         payload = ",".join(f'[{row["lane"]},"{row["hash"]}",{text}]' for row, text in zip(rows, sealed, strict=True))
-        sql, values = statements.insert_sealed, [f"[{payload}]"]
+        sql, values = statements.append, [f"[{payload}]"]
     else:
         insert = statements.insert
         values = [

@@ -147,6 +147,18 @@ def test_postgresql_refuses_raw_update_and_delete(chain, statement):
     assert AccessEvent.objects.count() == 5
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append function exists on PostgreSQL only")
+def test_the_append_function_inserts_what_the_model_says():
+    """Migration audit.0008's function holds its own copy of the INSERT: a column added to
+    AccessEvent (or a sealed field moved) without a new version of it must fail here."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'audit_accessevent_append'")
+        (body,) = cursor.fetchone()
+    expected = trail._statements().insert_sealed.replace("%s::jsonb", "rows")
+
+    assert " ".join(expected.split()) in " ".join(body.replace("(\n", "(").split())
+
+
 class Terminal(io.StringIO):
     """stderr as a terminal, where the commands draw their progress bars."""
 
@@ -210,7 +222,7 @@ def test_a_second_event_in_one_transaction_needs_no_lock_or_head_read_of_its_own
 
     statements = [query["sql"] for query in captured.captured_queries]
     head_reads = [sql for sql in statements if 'ORDER BY "sequence" DESC' in sql]
-    inserts = [sql for sql in statements if sql.startswith("INSERT")]
+    inserts = [sql for sql in statements if sql.startswith(("INSERT", "SELECT audit_accessevent_append("))]
     # On PostgreSQL the process's lane keeps its head in memory: no read at all (lanes.py).
     assert len(head_reads) == (0 if connection.vendor == "postgresql" else 1), statements
     # On PostgreSQL both rows wait for the end of the transaction and go in together.
