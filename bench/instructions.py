@@ -12,7 +12,7 @@ the difference divided by CYCLES is the count per cycle: start-up and warm-up ca
 runs of a setting go at once, one per core; under valgrind a run takes a few minutes.
 
     .venv/bin/python bench/instructions.py                      # trail on and off, 50 cycles
-    .venv/bin/python bench/instructions.py --audit on --app-dir /tmp/before   # another checkout
+    .venv/bin/python bench/instructions.py --app-dir /tmp/before   # another checkout's code (bench/cycle.py in it)
 
 Needs valgrind (Debian package `valgrind`).
 """
@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import tempfile
 
-COLLECTED = re.compile(r"Collected : (\d+)")
+TOTALS = re.compile(r"^(?:summary|totals): (\d+)", re.MULTILINE)
 SETTINGS = {"on": ["1"], "off": ["0"], "both": ["1", "0"]}
 
 
@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None):
     return parser.parse_args(argv)
 
 
-def inner(database: str, redis_db: str, cycles: int) -> None:
-    """Under valgrind: set up as bench/cycle.py does, then run `cycles` cycles."""
+def inner(app_dir: Path, database: str, redis_db: str, cycles: int) -> None:
+    """Under valgrind: set up as bench/cycle.py does, then run `cycles` cycles of app_dir's code."""
+    sys.path[0] = str(app_dir)
     from bench.cycle import CALLS, one_cycle, signed_in_client
     from bench.queue import ensure_reviewers, prepare_django, reset_queue, write_bench_audio
     from bench.queue import parse_args as queue_config
@@ -65,23 +66,39 @@ def counted(app_dir: Path, audit: str, cycles: int, database: str, redis_db: int
     command = [
         "valgrind",
         "--tool=callgrind",
+        "--separate-threads=yes",  # counted: the thread that runs the loop (see main_thread_total)
         f"--callgrind-out-file={out}",
         sys.executable,
-        str(app_dir / "bench" / "instructions.py"),
+        str(Path(__file__).resolve()),
+        "--app-dir",
+        str(app_dir),
         "--inner",
         database,
         str(redis_db),
         str(cycles),
     ]
     with out.with_suffix(".log").open("w") as log:  # the child keeps its own copy of the descriptor
-        environment = {**os.environ, "AUDIT_ENABLED": audit}
+        # A fixed hash seed: with a random one, dict and set layouts, and so the count, vary by run.
+        environment = {**os.environ, "AUDIT_ENABLED": audit, "PYTHONHASHSEED": "0"}
         return subprocess.Popen(command, cwd=app_dir, env=environment, stdout=log, stderr=log)
+
+
+def main_thread_total(out: Path) -> int | None:
+    """Instructions of the main thread, which runs the loop: callgrind writes one file per thread
+    (`out-01` is the first). Background threads (the connection pool's, the trail's high-water
+    writer) wake on timers, so how much they run per cycle depends on how slow valgrind makes the
+    loop, and counting them made the result move by 2 % between runs of the same code."""
+    path = out.with_name(f"{out.name}-01")
+    if not path.exists():
+        return None
+    found = TOTALS.search(path.read_text())
+    return int(found.group(1)) if found else None
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.inner:
-        inner(args.inner[0], args.inner[1], int(args.inner[2]))
+        inner(args.app_dir.resolve(), args.inner[0], args.inner[1], int(args.inner[2]))
         return
     if shutil.which("valgrind") is None:
         sys.exit("bench/instructions.py: valgrind is not installed (apt-get install valgrind)")
@@ -106,11 +123,11 @@ def main(argv: list[str] | None = None) -> None:
             for cycles, process in runs.items():
                 process.wait()
                 log = (Path(scratch) / f"{label}-{cycles}.log").read_text()
-                found = COLLECTED.search(log)
-                if process.returncode != 0 or not found:
+                total = main_thread_total(Path(scratch) / f"{label}-{cycles}.out")
+                if process.returncode != 0 or total is None:
                     tail = "\n".join(log.splitlines()[-15:])
                     sys.exit(f"bench/instructions.py: the run of {cycles} cycles (trail {label}) failed:\n{tail}")
-                totals[cycles] = int(found.group(1))
+                totals[cycles] = total
             per_cycle[label] = (totals[args.warmup + args.cycles] - totals[args.warmup]) / args.cycles
     print(f"# app instructions per claim → save → submit cycle, callgrind, {args.cycles} cycles, {app_dir}")
     print("| trail | instructions per cycle (millions) |")
