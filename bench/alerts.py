@@ -226,6 +226,7 @@ async def measure(base_url: str, supervisors: list, reviewers: list, password: s
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    serving.exit_on_sigterm()
     supervisors, reviewers, password = prepare(args, args.flags)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     BENCH_RESULTS.mkdir(parents=True, exist_ok=True)

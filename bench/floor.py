@@ -90,6 +90,7 @@ async def load(base_url: str, clients: int, *, fresh: bool, warmup_s: float, dur
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    serving.exit_on_sigterm()
     config = queue_config(["--quick"])  # only for the database, Redis db and environment names
     prepare_django(config)
     env = server_environment(config)

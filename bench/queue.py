@@ -1105,6 +1105,7 @@ def _merge_key(run: dict) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     config = parse_args(argv)
+    serving.exit_on_sigterm()
     if config.from_json:
         results = merged_results(config.from_json)
     else:

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -188,6 +189,13 @@ def _wait_until_ready(server: Server, timeout_s: float) -> None:
                 pass
         time.sleep(0.2)
     raise TimeoutError(f"the server did not answer /healthz within {timeout_s:.0f} s; see {server.log_path}")
+
+
+def exit_on_sigterm() -> None:
+    """Let `kill` end a benchmark as Ctrl-C does: through its finally blocks, which stop the servers
+    it started. They run in sessions of their own, so the signal does not reach them, and Python's
+    default for SIGTERM ends at once and left them serving (found still running after a kill)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def stop_server(server: Server, timeout_s: float = 20) -> None:
