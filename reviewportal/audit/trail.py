@@ -362,8 +362,9 @@ class _Statements:
     last: str
     locked_last: str
     insert: object  # precompiled.insert_statement(AccessEvent): into, row, fields
-    insert_sealed: str  # PostgreSQL: the same INSERT, each row read from its sealed JSON
-    append: str  # PostgreSQL: insert_sealed, called in the function migration audit.0008 made of it
+    insert_sealed: str  # PostgreSQL: the INSERT from the model, each row read from its sealed JSON;
+    # the body of migration audit.0008's function must be this (a test compares them)
+    append: str  # PostgreSQL: what is sent, a call of that function
 
 
 @functools.cache
