@@ -1,6 +1,7 @@
 """The audio link a claim hands out is recorded in the claim's own transaction (issue 2: one commit
 for both, not two), and is still checked and counted against the audio volume limit."""
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -38,17 +39,21 @@ def test_the_claims_audio_link_is_the_one_recorded_right_after_the_claim(reviewe
 def test_a_claim_whose_audio_link_cannot_be_recorded_leases_nothing(reviewer_client, make_clips, monkeypatch):
     """The link's event is part of the claim's transaction: if it fails, the claim never happened."""
     make_clips(1)
-    seal = trail.seal
+    hmac_of, action_at, sealed_actions = trail._hmac, trail.SEALED_FIELDS.index("action"), []
 
-    def seal_all_but_audio_links(row):
-        if row["action"] == Action.AUDIO_TOKEN_ISSUED:
+    def seal_all_but_audio_links(sealed: bytes) -> str:  # what the append hashes: the row's sealed JSON
+        action = json.loads(sealed)[action_at]
+        if action == Action.AUDIO_TOKEN_ISSUED:
             raise RuntimeError("HMAC key unavailable")
-        return seal(row)
+        sealed_actions.append(action)
+        return hmac_of(sealed)
 
     monkeypatch.setattr(trail, "_hmac", seal_all_but_audio_links)
     reviewer_client.raise_request_exception = False
 
     assert reviewer_client.post("/api/v1/queue/claim").status_code == 500
+
+    assert sealed_actions == [Action.CLIP_CLAIMED]  # only the link's event failed
 
     assert not Lease.objects.exists()
     assert not AccessEvent.objects.filter(action=Action.CLIP_CLAIMED).exists()

@@ -13,7 +13,7 @@ from tests.conftest import enrol_totp, signed_in
 pytestmark = pytest.mark.django_db
 
 
-def _broken_seal(row):
+def _broken_seal(sealed):
     raise RuntimeError("HMAC key unavailable")
 
 
