@@ -11,11 +11,13 @@ K reviewers work the review loop flat out (no think time) on a queue of exactly 
 Each reviewer signs in through the login form once; every API write carries X-CSRFToken. Each
 (mode, K, N) run starts from exactly N queued clips: the annotations tables are truncated, N
 rows are inserted by one SQL statement per batch (all pointing at one real 2 s WAV written once,
-with its real 400-byte peaks), then VACUUM ANALYZE and CHECKPOINT so plans and disk state are
-those of a settled database. A run is a warm-up, whose calls are dropped, then a fixed
+with its real 400-byte peaks), after a history of 20,000 clips already reviewed (their leases,
+revisions and events: seed_history), then VACUUM ANALYZE and CHECKPOINT so plans and disk state
+are those of a settled database. A run is a warm-up, whose calls are dropped, then a fixed
 wall-clock window: cycles/s counts submits that finished inside it; p50/p95/p99 are over every
 call that started inside it. Alongside: peak RSS of the uvicorn master plus workers, CPU of
-client, server, PostgreSQL and the whole machine, PostgreSQL connections opened, queries per call, and
+client, server, PostgreSQL and the whole machine, PostgreSQL connections opened and what PostgreSQL
+did per cycle (commits, rows read, buffers, WAL: pg_stat_database, pg_stat_wal), queries per call, and
 EXPLAIN (ANALYZE, BUFFERS) of the exact claim query before and after a run.
 
 Everything happens in a dedicated database (default reviewportal_bench, created if missing and
@@ -72,6 +74,9 @@ REVIEWER_PREFIX = "bench-reviewer-"
 AUDIO_NAME = "bench/queue-2s.wav"
 BENCH_POOL = "bench"
 SEED_BATCH = 50_000
+# Clips already reviewed before every run, each with its ended lease, its revision and its four
+# events: the database of a deployment that has been working for a while (see seed_history()).
+HISTORY_CLIPS = 20_000
 # What a reviewer types. Never logged: only its length would ever matter here.
 TRANSCRIPT_TEXT = "set a timer for ten minutes and turn the kitchen lights off"
 TRANSCRIPT_SEGMENTS = [{"start_ms": 0, "end_ms": 1900, "text": TRANSCRIPT_TEXT, "speaker": "A", "tags": []}]
@@ -383,8 +388,9 @@ def write_bench_audio():
     return inspect_audio(path, name=path.name)
 
 
-def reset_queue(clips: int, audio, *, show_progress: bool) -> float:
-    """Empty the annotations tables and queue exactly `clips` clips; return the seconds it took.
+def reset_queue(clips: int, audio, *, show_progress: bool, history: int = HISTORY_CLIPS) -> float:
+    """Empty the annotations tables and queue exactly `clips` clips after `history` clips already
+    reviewed (seed_history); return the seconds it took.
 
     Rows are built by PostgreSQL (generate_series) in batches rather than by the ingest path:
     decoding a million files would measure ingest, not the queue. Priorities and arrival times
@@ -440,11 +446,64 @@ def reset_queue(clips: int, audio, *, show_progress: bool) -> float:
                 batch = min(SEED_BATCH, clips - offset)
                 cursor.execute(insert, {**params, "count": batch})
                 progress.update(batch)
+        seed_history(cursor, history, params)
         for model in (Clip, Lease, TranscriptRevision, ClipUserObjectPermission, AccessEvent):
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
         # Flush the seeding's dirty pages now, not in a checkpoint halfway through the window.
         cursor.execute("CHECKPOINT")
     return time.perf_counter() - started
+
+
+def seed_history(cursor, clips: int, params: dict) -> None:
+    """Add `clips` clips reviewed before the run: submitted, each with its ended lease (the bench's
+    reviewers in turn), one revision as its final one, and the four events a cycle records.
+
+    Without a history the leases, revisions and events tables start every run empty, and the
+    statistics VACUUM ANALYZE gives them say so. PostgreSQL then plans the loop's lookups in them
+    as sequential scans, each server connection keeps those plans (prepared statements) while the
+    tables grow through the window, and every call reads every lease and revision written since
+    the run began: thousands of rows a cycle by the window's end. A deployment's tables are never
+    empty, and autovacuum's ANALYZE would re-plan them within a minute; a run is too short for it.
+    The events are not a valid chain (their hashes are placeholders): the benchmark never verifies
+    its trail.
+    """
+    from django.contrib.auth import get_user_model
+
+    from annotations.models import Clip, Lease, TranscriptRevision
+    from reviewportal.audit.models import AccessEvent
+
+    clip, lease, revision = Clip._meta.db_table, Lease._meta.db_table, TranscriptRevision._meta.db_table
+    event, user = AccessEvent._meta.db_table, get_user_model()._meta.db_table
+    reviewers = f"(SELECT array_agg(id ORDER BY id) FROM {user} WHERE username LIKE '{REVIEWER_PREFIX}%%')"  # noqa: S608  names from the models
+    segments = json.dumps(TRANSCRIPT_SEGMENTS)
+    statements = [
+        f"""INSERT INTO {clip} (public_id, pool_id, audio_name, audio_format, audio_codec, audio_bytes,
+            duration_ms, sample_rate, channels, peaks, peaks_per_second, locale, asr_text, priority, status,
+            recorded_at, received_at, submitted_at, possible_distress, distress_reason, purge_reason)
+        SELECT gen_random_uuid(), %(pool_id)s, %(audio_name)s, %(format)s, %(codec)s, %(size)s, %(duration_ms)s,
+            %(sample_rate)s, %(channels)s, %(peaks)s, %(peaks_per_second)s, 'en-US', 'set a timer for ten minutes',
+            0, 'submitted', done - interval '1 day', done - interval '1 hour', done, false, '', ''
+        FROM (SELECT now() - interval '4 days' + n * interval '10 seconds' AS done
+              FROM generate_series(1, %(count)s) AS n) AS history""",  # noqa: S608
+        f"""INSERT INTO {lease} (public_id, started_at, expires_at, ended_at, outcome, release_reason, clip_id,
+            reviewer_id, is_next)
+        SELECT gen_random_uuid(), c.submitted_at - interval '30 seconds', c.submitted_at + interval '10 minutes',
+            c.submitted_at, 'submitted', '', c.id, r.ids[1 + c.id %% cardinality(r.ids)], false
+        FROM {clip} AS c, {reviewers} AS r(ids) WHERE c.status = 'submitted'""",  # noqa: S608
+        f"""INSERT INTO {revision} (clip_id, version, author_id, lease_id, text, segments, tags, created_at)
+        SELECT clip_id, 1, reviewer_id, id, %(text)s, %(segments)s::jsonb, '[]'::jsonb, ended_at FROM {lease}""",  # noqa: S608
+        f"UPDATE {clip} AS c SET final_revision_id = r.id FROM {revision} AS r WHERE r.clip_id = c.id",  # noqa: S608
+        f"""INSERT INTO {event} (lane, sequence, at, actor_user_id, actor_label, action, object_type, object_id,
+            outcome, ip, user_agent, session_hash, request_id, detail, prev_hash, hash)
+        SELECT 0, row_number() OVER (ORDER BY l.id, a.step), l.ended_at, l.reviewer_id, u.username, a.action,
+            'clip', c.public_id::text, 'allowed', '127.0.0.1', 'bench', '', md5(l.id::text), '{{}}'::jsonb,
+            repeat('0', 64), repeat('0', 64)
+        FROM {lease} AS l JOIN {clip} AS c ON c.id = l.clip_id JOIN {user} AS u ON u.id = l.reviewer_id,
+            (VALUES (1, 'clip_claimed'), (2, 'audio_token_issued'), (3, 'transcript_saved'),
+                    (4, 'clip_submitted')) AS a(step, action)""",  # noqa: S608
+    ]
+    for statement in statements:
+        cursor.execute(statement, {**params, "count": clips, "text": TRANSCRIPT_TEXT, "segments": segments})
 
 
 # --- Recording a run ----------------------------------------------------------------------------
@@ -798,6 +857,7 @@ def count_queries(reviewer) -> dict[str, dict]:
 def summarise_run(spec: RunSpec, recorder: Recorder, sampler, duration_s: float, seed_s: float) -> dict:
     cpu = sampler.cpu_percent()
     sessions = sampler.database_sessions_opened()
+    counters = sampler.database_counters_in_window()
     measured_requests = sum(len(values) for values in recorder.latencies.values())
     return {
         **asdict(spec),
@@ -811,6 +871,13 @@ def summarise_run(spec: RunSpec, recorder: Recorder, sampler, duration_s: float,
         "database_sessions_opened": sessions,
         "database_sessions_per_measured_call": sessions / measured_requests if sessions and measured_requests else 0,
         "peak_database_backends": sampler.peak_database_backends,
+        # What PostgreSQL did per cycle in the window (pg_stat_database, pg_stat_wal): where its
+        # CPU went, e.g. the trail's extra WAL or index scans, compared between two runs.
+        "database_per_cycle": (
+            {name: value / recorder.cycles for name, value in counters.items()}
+            if counters and recorder.cycles
+            else None
+        ),
         "empty_claims": recorder.empty_claims,
         "failures": dict(recorder.failures),
         "seed_seconds": seed_s,
@@ -966,7 +1033,15 @@ def one_line(run: dict) -> str:
         f"({' + '.join(f'{share:.0f}' for share in cpu.get('server_processes', []))}) "
         f"postgres {cpu.get('postgres', 0):.0f}% machine {cpu.get('machine', 0):.0f}%; "
         f"PG sessions/call {run['database_sessions_per_measured_call']:.2f}"
+        + _database_line(run.get("database_per_cycle"))
     )
+
+
+def _database_line(per_cycle: dict | None) -> str:
+    if not per_cycle:
+        return ""
+    shown = ("xact_commit", "tup_returned", "tup_fetched", "tup_inserted", "blks_hit", "wal_records", "wal_bytes")
+    return "\n  PostgreSQL per cycle: " + ", ".join(f"{name} {per_cycle[name]:.1f}" for name in shown)
 
 
 def results_table(runs: list[dict]) -> str:

@@ -232,6 +232,29 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str, totp_
         raise RuntimeError(f"second factor of {username} failed with HTTP {response.status_code}")
 
 
+# pg_stat_database's columns for the benchmark's database, then pg_stat_wal's for the server.
+DATABASE_COUNTERS = (
+    "sessions",
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "tup_deleted",
+    "blks_hit",
+    "blks_read",
+    "wal_records",
+    "wal_fpi",
+    "wal_bytes",
+)
+_COUNTERS_QUERY = (
+    "SELECT sessions, xact_commit, xact_rollback, tup_returned, tup_fetched, tup_inserted, tup_updated,"
+    " tup_deleted, blks_hit, blks_read, w.wal_records, w.wal_fpi, w.wal_bytes"
+    " FROM pg_stat_database, pg_stat_wal AS w WHERE datname = %s"
+)
+
+
 @dataclass
 class ResourceSample:
     """CPU seconds used by each party and wall time, at one instant."""
@@ -265,7 +288,7 @@ class Sampler(threading.Thread):
         self.database_dsn = database_dsn
         self.database_name = database_name
         self.peak_database_backends = 0
-        self.database_sessions: list[int] = []
+        self.database_counters: list[dict[str, int]] = []
         self.window_start = window_start
         self.window_end = window_end
         self.interval_s = interval_s
@@ -285,15 +308,15 @@ class Sampler(threading.Thread):
                 self.peak_database_backends = max(self.peak_database_backends, self._backends(database))
                 if self.at_start is None and now >= self.window_start:
                     self.at_start = self._snapshot(this_process)
-                    self.database_sessions.append(self._sessions(database))
+                    self.database_counters.append(self._counters(database))
                 if self.at_end is None and now >= self.window_end:
                     self.at_end = self._snapshot(this_process)
-                    self.database_sessions.append(self._sessions(database))
+                    self.database_counters.append(self._counters(database))
                 self._stopping.wait(self._until_next_tick())
             if self.at_end is None:
                 # The load stopped right at the window's end, before the next tick.
                 self.at_end = self._snapshot(this_process)
-                self.database_sessions.append(self._sessions(database))
+                self.database_counters.append(self._counters(database))
 
     def _until_next_tick(self) -> float:
         """Seconds to sleep: the interval, cut short so that snapshots fall right on the window's edges.
@@ -311,16 +334,24 @@ class Sampler(threading.Thread):
         query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
         return database.execute(query, [self.database_name]).fetchone()[0]
 
-    def _sessions(self, database) -> int:
-        """Sessions ever opened to the benchmark database (PostgreSQL 14+ counts them)."""
-        query = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
-        return database.execute(query, [self.database_name]).fetchone()[0]
+    def _counters(self, database) -> dict[str, int]:
+        """PostgreSQL's running totals for the benchmark database (sessions: PostgreSQL 14+) and the
+        server's WAL. The statistics are flushed by each backend at most once a second, so the
+        differences over a window of a few seconds are close, not exact."""
+        row = database.execute(_COUNTERS_QUERY, [self.database_name]).fetchone()
+        return dict(zip(DATABASE_COUNTERS, (int(value) for value in row), strict=True))
+
+    def database_counters_in_window(self) -> dict[str, int] | None:
+        """How much each of DATABASE_COUNTERS grew during the window."""
+        if len(self.database_counters) < 2:
+            return None
+        start, end = self.database_counters[:2]
+        return {name: end[name] - start[name] for name in DATABASE_COUNTERS}
 
     def database_sessions_opened(self) -> int | None:
         """New PostgreSQL sessions during the window: a pooled server opens none."""
-        if len(self.database_sessions) < 2:
-            return None
-        return self.database_sessions[1] - self.database_sessions[0]
+        counters = self.database_counters_in_window()
+        return None if counters is None else counters["sessions"]
 
     def _snapshot(self, this_process: psutil.Process) -> ResourceSample:
         own = this_process.cpu_times()
