@@ -281,15 +281,58 @@ def test_keep_alive_connections_are_spread_over_the_workers(serve):
 def test_a_worker_that_dies_is_replaced_and_sigterm_stops_everything(serve):
     process, port = serve("--workers", "2", "--min-uptime", "0.5")
     first, second = _wait_for_workers(process, port, 2)
+    first_cores = first.cpu_affinity()
     time.sleep(1)
 
     first.kill()
     replacement = next((w for w in _wait_for_workers(process, port, 2) if w.pid not in {first.pid, second.pid}), None)
+    replacement_cores = replacement.cpu_affinity() if replacement is not None else None
     process.send_signal(signal.SIGTERM)
 
     assert replacement is not None
+    assert replacement_cores == first_cores  # it takes the core of the worker it replaces
     assert process.wait(40) == 0
     assert not second.is_running() or second.status() == psutil.STATUS_ZOMBIE
+
+
+def _cores_of_every_thread(worker: psutil.Process) -> set[frozenset[int]]:
+    return {frozenset(os.sched_getaffinity(thread.id)) for thread in worker.threads()}
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="pinning needs at least two cores")
+def test_each_worker_runs_on_a_core_of_its_own_with_all_its_threads(serve):
+    process, port = serve("--workers", "2")
+    workers = _wait_for_workers(process, port, 2)
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200  # its threads are up
+
+    cores = [_cores_of_every_thread(worker) for worker in workers]
+
+    assert all(len(worker_cores) == 1 and len(next(iter(worker_cores))) == 1 for worker_cores in cores), cores
+    assert cores[0] != cores[1]
+
+
+def test_with_cpu_affinity_none_the_workers_keep_every_core(serve):
+    process, port = serve("--workers", "2", "--cpu-affinity", "none")
+    workers = _wait_for_workers(process, port, 2)
+
+    assert all(set(worker.cpu_affinity()) == os.sched_getaffinity(0) for worker in workers)
+
+
+@pytest.mark.parametrize(
+    ("usable", "affinity", "expected"),
+    [
+        ({0, 1}, "spread", [0, 1, 0]),  # more workers than cores: round them again
+        ({2, 5, 7, 9}, "spread", [2, 5, 7]),
+        ({3}, "spread", [None, None, None]),  # one core: nothing to spread
+        ({0, 1}, "none", [None, None, None]),
+    ],
+)
+def test_workers_are_given_the_usable_cores_in_turn(monkeypatch, usable, affinity, expected):
+    from reviewportal import serve as serving
+
+    monkeypatch.setattr(serving.os, "sched_getaffinity", lambda pid: usable)
+
+    assert serving.worker_cores(3, affinity) == expected
 
 
 def test_a_taken_port_is_refused_with_its_number(serve):
