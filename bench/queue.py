@@ -785,7 +785,7 @@ def query_shape(sql: str) -> str:
     """A query reduced to its verb, tables and locking: enough to count round trips, no literal values."""
     verb = sql.split(None, 1)[0].upper()
     tables = list(dict.fromkeys(re.findall(r'(?:FROM|INTO|UPDATE|JOIN)\s+"(\w+)"', sql)))
-    tables += re.findall(r"^SELECT (audit_accessevent_append)\(", sql)  # the trail's INSERT, in a function
+    tables += re.findall(r"(?:^|; )SELECT (audit_accessevent_append)\(", sql)  # the trail's INSERT, in a function
     locking = " FOR UPDATE" if "FOR UPDATE" in sql else ""
     locking += " SKIP LOCKED" if "SKIP LOCKED" in sql else ""
     if verb in {"SAVEPOINT", "RELEASE", "ROLLBACK"}:

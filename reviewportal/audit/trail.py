@@ -33,6 +33,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
+from django.utils.functional import LazyObject, empty
 
 from reviewportal.audit import activity, lanes
 from reviewportal.audit import high_water as mark
@@ -106,13 +107,23 @@ def _user_model():
     return get_user_model()  # a registry lookup on every call otherwise
 
 
+def _unwrapped(user):
+    """The object behind request.user, which Django makes a SimpleLazyObject: each attribute read
+    through one is a Python call and a caught AttributeError, a sixth of the trail's calls."""
+    if isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        return user._wrapped
+    return user
+
+
 def _who_and_where(ctx: Context, actor, token) -> dict:
     request = ctx.request
     user = actor if actor is not None else ctx.user
     token = token if token is not None else ctx.token
     if user is None and request is not None:
         # DRF puts a service token where the user would be; it is an actor, but not a person.
-        candidate = getattr(request, "user", None)
+        candidate = _unwrapped(getattr(request, "user", None))
         if isinstance(candidate, _user_model()) and candidate.is_authenticated:
             user = candidate
         elif token is None and candidate is not None and hasattr(candidate, "scopes"):
@@ -156,6 +167,11 @@ def canonical(row: dict) -> bytes:
     return _sealed_text(row).encode()
 
 
+# json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str), with
+# the encoder built once instead of on every call: the same text.
+_SEALED_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def _sealed_text(row: dict) -> str:
     """SEALED_FIELDS' values as a JSON array: what the HMAC covers, and (on PostgreSQL) what the
     INSERT reads the row from, so the table holds exactly what was sealed."""
@@ -163,7 +179,7 @@ def _sealed_text(row: dict) -> str:
         row[name] if name != "at" else row[name].astimezone(UTC).isoformat(timespec="microseconds")
         for name in SEALED_FIELDS
     ]
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _SEALED_JSON.encode(fields)
 
 
 def seal(row: dict) -> str:
@@ -171,7 +187,9 @@ def seal(row: dict) -> str:
 
 
 def _hmac(sealed: bytes) -> str:
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), sealed, hashlib.sha256).hexdigest()
+    # hmac.digest: OpenSSL's one-shot HMAC, the same bytes as hmac.new(...).digest() without the
+    # Python object around it.
+    return hmac.digest(settings.AUDIT_HMAC_KEY.encode(), sealed, "sha256").hex()
 
 
 def record(
@@ -284,21 +302,20 @@ def append_waiting(db, *, then: str = "") -> bool:
     appended = [event.values for event in queued if event.appended]
     db.appending_audit_events = True  # the statements below must not start another append
     try:
-        with _cursor(db) as cursor:
-            if appended:
-                lane, sequence, prev_hash = appended[-1]["lane"], appended[-1]["sequence"], appended[-1]["hash"]
-            else:
-                lane, sequence, prev_hash = _take_head(db, cursor)
-            now = timezone.now()
-            sealed = []
-            for event in ready:
-                sequence += 1
-                values = event.values
-                values.update(lane=lane, sequence=sequence, prev_hash=prev_hash, at=now)
-                text = _sealed_text(values)
-                values["hash"] = prev_hash = _hmac(text.encode())
-                sealed.append(text)
-            _insert(db, cursor, [event.values for event in ready], sealed, then)
+        if appended:
+            lane, sequence, prev_hash = appended[-1]["lane"], appended[-1]["sequence"], appended[-1]["hash"]
+        else:
+            lane, sequence, prev_hash = _take_head(db)
+        now = timezone.now()
+        sealed = []
+        for event in ready:
+            sequence += 1
+            values = event.values
+            values.update(lane=lane, sequence=sequence, prev_hash=prev_hash, at=now)
+            text = _sealed_text(values)
+            values["hash"] = prev_hash = _hmac(text.encode())
+            sealed.append(text)
+        _insert(db, [event.values for event in ready], sealed, then)
     except DatabaseError:
         raise
     except Exception as error:
@@ -329,12 +346,13 @@ def _cursor(db):
     return client_binding_cursor() if client_binding_cursor else db.cursor()
 
 
-def _take_head(db, cursor) -> tuple[int, int, str]:
+def _take_head(db) -> tuple[int, int, str]:
     """Take a lane for this transaction; return (lane, sequence, hash) to chain to."""
     lane = lanes.enter(db)
     if lane is not None:
         return (lane.number, *lane.head)
-    head = _lock_and_read_head(cursor)
+    with _cursor(db) as cursor:
+        head = _lock_and_read_head(cursor)
     if head is None:
         from reviewportal.audit import chain  # here: chain imports this module
 
@@ -364,7 +382,7 @@ class _Statements:
     insert: object  # precompiled.insert_statement(AccessEvent): into, row, fields
     insert_sealed: str  # PostgreSQL: the INSERT from the model, each row read from its sealed JSON;
     # the body of migration audit.0008's function must be this (a test compares them)
-    append: str  # PostgreSQL: what is sent, a call of that function
+    append: str  # PostgreSQL: what is sent, a call of that function (its JSON quoted in, on our backend)
 
 
 @functools.cache
@@ -411,15 +429,20 @@ def _insert_sealed(meta, quote) -> str:
     )
 
 
-def _insert(db, cursor, rows: list[dict], sealed: list[str], then: str) -> None:
+def _insert(db, rows: list[dict], sealed: list[str], then: str) -> None:
     statements = _statements()
     if db.vendor == "postgresql":
-        # The rows as one JSON parameter, built from the text each was sealed over: the
-        # client-binding cursor quotes one string (in C) instead of adapting and quoting sixteen
-        # values per row in Python, and nothing is serialised twice (py-spy, docs/benchmarks.md).
-        # The INSERT is in a function (migration audit.0008): PostgreSQL plans it once per
-        # session, where a statement sent as text with its COMMIT was planned every time.
+        # The rows as one JSON string, built from the text each was sealed over: libpq quotes one
+        # string (in C) instead of psycopg adapting sixteen values per row in Python, and nothing
+        # is serialised twice (py-spy, docs/benchmarks.md). The INSERT is in a function
+        # (migration audit.0008): PostgreSQL plans it once per session, where a statement sent
+        # as text with its COMMIT was planned every time.
         payload = ",".join(f'[{row["lane"]},"{row["hash"]}",{text}]' for row, text in zip(rows, sealed, strict=True))
+        send_statements = getattr(db, "send_statements", None)
+        if send_statements is not None:  # reviewportal.audit.postgresql: straight to libpq, with the COMMIT
+            call = statements.append.replace("%s", db.quote_literal(f"[{payload}]"))
+            send_statements(f"{call}; {then}" if then else call)
+            return
         sql, values = statements.append, [f"[{payload}]"]
     else:
         insert = statements.insert
@@ -429,7 +452,8 @@ def _insert(db, cursor, rows: list[dict], sealed: list[str], then: str) -> None:
             for field, prepare in insert.fields
         ]
         sql = insert.into + ", ".join([insert.row] * len(rows))
-    cursor.execute(f"{sql}; {then}" if then else sql, values)
+    with db.cursor() as cursor:
+        cursor.execute(sql, values)
 
 
 def high_water() -> dict[int, tuple[int, str]]:

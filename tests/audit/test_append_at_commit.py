@@ -26,10 +26,10 @@ def test_an_event_recorded_last_goes_in_with_the_commit():
         assert first.sequence is None  # nothing sent yet
 
     statements = [query["sql"] for query in captured.captured_queries if query["sql"] != "BEGIN"]
-    # One round trip: the rows and the COMMIT. No lock or head read in the database: the process's
-    # lane keeps its head (lanes.py).
+    # One round trip: the BEGIN (nothing else ran in the transaction), the rows and the COMMIT. No
+    # lock or head read in the database: the process's lane keeps its head (lanes.py).
     assert len(statements) == 1, statements
-    assert statements[0].startswith("SELECT audit_accessevent_append(") and statements[0].endswith("; COMMIT")
+    assert statements[0].startswith("BEGIN; SELECT audit_accessevent_append(") and statements[0].endswith("; COMMIT")
     assert list(AccessEvent.objects.order_by("sequence").values_list("object_id", "sequence", "hash")) == [
         ("/first", first.sequence, first.hash),
         ("/second", second.sequence, second.hash),
