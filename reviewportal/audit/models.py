@@ -83,11 +83,25 @@ class AccessEvent(models.Model):
     lane = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     sequence = models.BigIntegerField(editable=False, help_text="the row's place in its lane's chain")
     at = models.DateTimeField(default=timezone.now, editable=False)
+    # No foreign keys in the database (db_constraint=False): docs/decisions.md. Django's PROTECT
+    # still refuses to delete a user or token with events.
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     actor_token = models.ForeignKey(
-        "integrations.ServiceToken", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+        "integrations.ServiceToken",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     actor_label = models.CharField(max_length=150, blank=True, help_text="username or token name when it happened")
     action = models.CharField(max_length=40, choices=Action.choices)
