@@ -83,8 +83,8 @@ class AccessEvent(models.Model):
     lane = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     sequence = models.BigIntegerField(editable=False, help_text="the row's place in its lane's chain")
     at = models.DateTimeField(default=timezone.now, editable=False)
-    # No foreign keys in the database (db_constraint=False): docs/decisions.md. Django's PROTECT
-    # still refuses to delete a user or token with events.
+    # No foreign keys in the database (db_constraint=False): docs/decisions.md. A user or token
+    # that events name still cannot be deleted: PROTECT here, a trigger on PostgreSQL (audit.0009).
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

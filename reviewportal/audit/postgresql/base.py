@@ -81,8 +81,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def client_binding_cursor(self):
         """A cursor that quotes its parameters into the SQL, so one execute may carry several
-        statements (the trail's lock and head read; its INSERT and the COMMIT). Every other
-        statement is bound on the server (settings.py), which refuses more than one per call."""
+        statements (the shared lane's lock and head read; the append and its COMMIT go through
+        send_statements). Every other statement is bound on the server (settings.py), which
+        refuses more than one per call."""
         self.ensure_connection()
         return self._prepare_cursor(base.Cursor(self.connection))
 
