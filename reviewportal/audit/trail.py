@@ -440,8 +440,8 @@ def _insert(db, rows: list[dict], sealed: list[str], then: str) -> None:
         payload = ",".join(f'[{row["lane"]},"{row["hash"]}",{text}]' for row, text in zip(rows, sealed, strict=True))
         send_statements = getattr(db, "send_statements", None)
         if send_statements is not None:  # reviewportal.audit.postgresql: straight to libpq, with the COMMIT
-            call = statements.append.replace("%s", db.quote_literal(f"[{payload}]"))
-            send_statements(f"{call}; {then}" if then else call)
+            sql = f"{statements.append}; {then}" if then else statements.append
+            send_statements(sql, f"[{payload}]")
             return
         sql, values = statements.append, [f"[{payload}]"]
     else:

@@ -26,11 +26,15 @@ $$ LANGUAGE plpgsql;
 """
 
 
+# The tables whose rows events name, and what the trigger calls each.
+NAMED_ACTORS = ((settings.AUTH_USER_MODEL, "user"), ("integrations.ServiceToken", "token"))
+
+
 def _keep_named_actors(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(KEEP_NAMED_ACTORS, params=None)  # no placeholders: the % in RAISE is literal
-    for model, kind in ((settings.AUTH_USER_MODEL, "user"), ("integrations.ServiceToken", "token")):
+    for model, kind in NAMED_ACTORS:
         table = schema_editor.quote_name(apps.get_model(model)._meta.db_table)
         schema_editor.execute(
             f"CREATE TRIGGER audit_keep_named_actor BEFORE DELETE ON {table} "
@@ -42,7 +46,7 @@ def _keep_named_actors(apps, schema_editor):
 def _let_named_actors_go(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for model in (settings.AUTH_USER_MODEL, "integrations.ServiceToken"):
+    for model, _ in NAMED_ACTORS:
         table = schema_editor.quote_name(apps.get_model(model)._meta.db_table)
         schema_editor.execute(f"DROP TRIGGER IF EXISTS audit_keep_named_actor ON {table}", params=None)
     schema_editor.execute("DROP FUNCTION IF EXISTS audit_keep_named_actors()", params=None)

@@ -49,14 +49,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.audit_lane = None  # the lane this connection's transaction holds (lanes.enter)
         self.execute_wrappers.append(_append_before_statement)
 
-    def quote_literal(self, text: str) -> str:
-        """`text` as an SQL string literal, quoted by libpq for this connection."""
-        self.ensure_connection()
-        return pq.Escaping(self.connection.pgconn).escape_literal(text.encode()).decode()
-
-    def send_statements(self, sql: str) -> None:
-        """Run `sql`, one or more statements with their values already quoted in (quote_literal),
-        in one round trip over libpq's simple protocol, and discard what they return.
+    def send_statements(self, sql: str, text: str) -> None:
+        """Run `sql`, one or more statements, with its one `%s` replaced by `text` quoted as an SQL
+        string literal by libpq, in one round trip over libpq's simple protocol, and discard what
+        they return.
 
         The trail's append and its COMMIT go this way: straight to libpq, without a Django cursor
         and psycopg's client-binding cursor around them, which cost more Python per commit than
@@ -67,6 +63,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """
         self.ensure_connection()
         connection = self.connection
+        literal = pq.Escaping(connection.pgconn).escape_literal(text.encode()).decode()
+        sql = sql.replace("%s", literal, 1)
         if not connection.autocommit and connection.pgconn.transaction_status == _IDLE:
             # The transaction's first statement: psycopg sends its BEGIN before a cursor's first
             # statement, so this must too, or the rows would commit on their own.
@@ -82,7 +80,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def client_binding_cursor(self):
         """A cursor that quotes its parameters into the SQL, so one execute may carry several
         statements (the shared lane's lock and head read; the append and its COMMIT go through
-        send_statements). Every other statement is bound on the server (settings.py), which
+        send_statements()). Every other statement is bound on the server (settings.py), which
         refuses more than one per call."""
         self.ensure_connection()
         return self._prepare_cursor(base.Cursor(self.connection))
