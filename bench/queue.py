@@ -640,6 +640,14 @@ def run_http(
 async def _http_reviewer(client: http1.Client, csrf_token: str, recorder: Recorder) -> None:
     """One reviewer's loop: claim, save a transcript on top of the clip's version, submit it."""
     headers = {"X-CSRFToken": csrf_token}
+    while time.perf_counter() < recorder.window.end:
+        if await http_cycle(client, headers, recorder):
+            recorder.cycle(time.perf_counter())
+
+
+async def http_cycle(client: http1.Client, headers: dict[str, str], recorder: Recorder) -> bool:
+    """One claim → save → submit, each call's latency recorded; False (a failure or an empty queue
+    recorded, after a short pause) if it did not get to the submit."""
 
     async def timed(call: str, method: str, url: str, *, ok: set[int], json=None) -> http1.Response | None:
         """Send one request and record its latency; None (and a recorded failure) unless its status is in `ok`."""
@@ -656,31 +664,27 @@ async def _http_reviewer(client: http1.Client, csrf_token: str, recorder: Record
             return None
         return response
 
-    window = recorder.window
-    while time.perf_counter() < window.end:
-        claim = await timed("claim", "POST", "/api/v1/queue/claim", ok={200, 204})
-        if claim is None:
-            continue
-        if claim.status_code == 204:
-            recorder.empty_claim()
-            await asyncio.sleep(0.05)
-            continue
-        clip = claim.json()["clip"]
-        transcript = {
-            "text": TRANSCRIPT_TEXT,
-            "segments": TRANSCRIPT_SEGMENTS,
-            "tags": [],
-            "base_version": clip["version"],
-        }
-        save = await timed("save", "PUT", f"/api/v1/clips/{clip['id']}/transcript", ok={200}, json=transcript)
-        if save is None:
-            continue
-        submit = await timed(
-            "submit", "POST", f"/api/v1/clips/{clip['id']}/submit", ok={200}, json={**save.json(), "played": True}
-        )
-        if submit is None:
-            continue
-        recorder.cycle(time.perf_counter())
+    claim = await timed("claim", "POST", "/api/v1/queue/claim", ok={200, 204})
+    if claim is None:
+        return False
+    if claim.status_code == 204:
+        recorder.empty_claim()
+        await asyncio.sleep(0.05)
+        return False
+    clip = claim.json()["clip"]
+    transcript = {
+        "text": TRANSCRIPT_TEXT,
+        "segments": TRANSCRIPT_SEGMENTS,
+        "tags": [],
+        "base_version": clip["version"],
+    }
+    save = await timed("save", "PUT", f"/api/v1/clips/{clip['id']}/transcript", ok={200}, json=transcript)
+    if save is None:
+        return False
+    submit = await timed(
+        "submit", "POST", f"/api/v1/clips/{clip['id']}/submit", ok={200}, json={**save.json(), "played": True}
+    )
+    return submit is not None
 
 
 # --- Load in-process ----------------------------------------------------------------------------

@@ -113,7 +113,7 @@ async def open_balanced(clients, server: Server, *, attempts: int = 50) -> dict[
     for client in clients:
         for _ in range(attempts):
             await client.connect()
-            pid = await _accepted_by(pids, server.port, client.local_port)
+            pid = await accepted_by(pids, server.port, client.local_port)
             if pid is None or held[pid] < share:
                 break
             await client.close()
@@ -122,7 +122,7 @@ async def open_balanced(clients, server: Server, *, attempts: int = 50) -> dict[
     return held
 
 
-async def _accepted_by(pids: list[int], server_port: int, client_port: int, timeout_s: float = 2.0) -> int | None:
+async def accepted_by(pids: list[int], server_port: int, client_port: int, timeout_s: float = 2.0) -> int | None:
     deadline = time.monotonic() + timeout_s
     while (pid := worker_holding(pids, server_port, client_port)) is None and time.monotonic() < deadline:
         await asyncio.sleep(0.005)  # accepted by the worker's event loop at its next turn
