@@ -104,22 +104,31 @@ async def open_balanced(clients, server: Server, *, attempts: int = 50) -> dict[
     (reviewportal.serve), so 8 long-lived connections often split 5 + 3 or 6 + 2 over two
     workers, and a run measures that split more than the code (docs/benchmarks.md). A proxy in
     front of the app spreads its upstream connections by count (nginx's least_conn); this does
-    the same from the client's side: a connection that lands on a worker already holding its
-    share is closed and opened again, up to `attempts` times.
+    the same from the client's side: client i goes to worker i modulo the workers, in the order
+    of the cores they are pinned to, and a connection that lands elsewhere is closed and opened
+    again, up to `attempts` times. So fewer clients than workers always get the same workers:
+    one reviewer is served from the first core in every run, not from whichever core the hash
+    picked (the cores differ: docs/benchmarks.md, twelfth round).
     """
-    pids = worker_pids(server)
-    share = -(-len(clients) // max(len(pids), 1))  # ceil
+    pids = sorted(worker_pids(server), key=_first_core)
     held = dict.fromkeys(pids, 0)
-    for client in clients:
-        for _ in range(attempts):
+    for index, client in enumerate(clients):
+        wanted = pids[index % len(pids)] if pids else None
+        for attempt in range(attempts):
             await client.connect()
             pid = await accepted_by(pids, server.port, client.local_port)
-            if pid is None or held[pid] < share:
+            if pid is None or pid == wanted or attempt == attempts - 1:
                 break
             await client.close()
         if pid is not None:
             held[pid] += 1
     return held
+
+
+def _first_core(pid: int) -> int:
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, AttributeError):
+        return min(psutil.Process(pid).cpu_affinity())
+    return 0
 
 
 async def accepted_by(pids: list[int], server_port: int, client_port: int, timeout_s: float = 2.0) -> int | None:

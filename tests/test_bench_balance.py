@@ -2,7 +2,9 @@
 workers of `python -m reviewportal.serve`, whatever split the kernel's hash would have made."""
 
 import asyncio
+import os
 
+import psutil
 import pytest
 
 from bench import http1, serving
@@ -36,3 +38,28 @@ def test_keep_alive_connections_are_opened_evenly_over_the_workers(serve, tmp_pa
     assert sorted(owners.count(worker.pid) for worker in workers) == [6, 6]
     assert all(answer.status_code == 200 for answer in answers)
     assert all(client.local_port is None for client in clients)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to pin two workers apart")
+def test_one_reviewer_is_always_served_from_the_first_core(serve, tmp_path):  # noqa: F811
+    """Runs compared with each other must not differ in which core served them."""
+    process, port = serve("--workers", "2")
+    workers = _wait_for_workers(process, port, 2)
+    server = serving.Server(process=process, port=port, workers=2, log_path=tmp_path / "serve.log")
+    first_core = min(os.sched_getaffinity(0))
+
+    async def open_one():
+        client = http1.Client("127.0.0.1", port, cookies={})
+        try:
+            held = await serving.open_balanced([client], server)
+            return held, serving.worker_holding([w.pid for w in workers], port, client.local_port)
+        finally:
+            await client.close()
+
+    owners = set()
+    for _ in range(6):
+        held, owner = asyncio.run(open_one())
+        assert held[owner] == 1
+        owners.add(owner)
+
+    assert [psutil.Process(owner).cpu_affinity() for owner in owners] == [[first_core]]
