@@ -563,6 +563,21 @@ class Recorder:
 # --- Load over HTTP -----------------------------------------------------------------------------
 
 
+def sign_in_apart(users: list, password: str, *, env: dict[str, str], app_dir: Path, app: str, log_path: Path):
+    """Sign the reviewers in through a server of its own, stopped before any run: each reviewer's
+    cookies (sessionid, csrftoken), valid on every server of the same database and cache.
+
+    Signing in through one of the measured servers grew its workers' pools of database connections
+    (sign-ins run four at a time), and a pool hands out its connections in turn: that server's
+    requests then went to more PostgreSQL backends, each less warm, and it ran 12 % slower at
+    K = 8 than an identical server started next to it (docs/benchmarks.md, twelfth round)."""
+    server = serving.start_server(env=env, workers=1, app_dir=app_dir, log_path=log_path, app=app)
+    try:
+        return sign_in_reviewers(server.base_url, users, password)
+    finally:
+        serving.stop_server(server)
+
+
 def sign_in_reviewers(base_url: str, users: list, password: str) -> list[dict[str, str]]:
     """Sign every reviewer in through the forms (password, then a real TOTP code from their device);
     return each one's cookies (sessionid, csrftoken)."""
@@ -924,6 +939,16 @@ def run_all(config: Config) -> dict:
     servers: dict[tuple[int, bool], serving.Server] = {}
     cookies: list[dict[str, str]] = []
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if any(spec.workers is not None for spec in config.runs):
+        log(f"signing in {config.max_reviewers} reviewers through the login form")
+        cookies = sign_in_apart(
+            users,
+            password,
+            env=env,
+            app_dir=config.app_dir,
+            app=config.app,
+            log_path=BENCH_RESULTS / f"server-{stamp}-sign-in.log",
+        )
     try:
         for index, spec in enumerate(config.runs, start=1):
             for key in [key for key in servers if key[0] != spec.workers]:
@@ -940,9 +965,6 @@ def run_all(config: Config) -> dict:
                     log_path=BENCH_RESULTS / f"server-{stamp}-{'on' if spec.audit else 'off'}.log",
                     app=config.app,
                 )
-                if not cookies:
-                    log(f"signing in {config.max_reviewers} reviewers through the login form")
-                    cookies = sign_in_reviewers(server.base_url, users, password)
             title = f"[{index}/{len(config.runs)}] {spec.mode} K={spec.reviewers} N={human_count(spec.clips)}"
             title += f" trail {_on(spec.audit)}"
             if spec.workers:
