@@ -1,24 +1,33 @@
-"""Interleaved trail benchmark: what the access trail costs one reviewer, cycle by cycle.
+"""Interleaved trail benchmark: what the access trail costs, from cycles alternated between two servers.
 
 bench/queue.py --audit both measures the trail's cost with runs side by side, one against a server
 with the trail on and one against a server with it off. On this shared VM the machine's own speed
 moves by more than the trail costs within a minute (docs/benchmarks.md, eleventh round), so for
-one reviewer those pairs of runs scatter from 0 to 24 %. Here both servers run at once and one
-reviewer alternates between them cycle by cycle (on, off, then off, on, ...), so the two sides
-see the same machine within a few milliseconds of each other. The cost is what one reviewer
-loses in throughput,
+one reviewer those pairs of runs scatter from 0 to 24 %. Here both servers run at once and each
+reviewer alternates between them cycle by cycle (on, off, then off, on, ...; half the reviewers
+start on each side), so the two sides see the same machine within milliseconds of each other.
+The cost is the throughput lost,
 
     1 - (time of the off cycles) / (time of the on cycles), over every pair in the window,
 
-with a 95 % interval from resampling blocks of consecutive pairs. From the same cycles: each
-call's p50 on both sides, the CPU per cycle of each server and of its own PostgreSQL backends
-(found by their client ports), and the cost in each tenth of the window, charted.
+with a 95 % interval from resampling blocks of consecutive pairs. For one reviewer, whose cycles
+run back to back, that is exactly the throughput ratio. For several on a saturated machine it
+rests on the CPU being shared fairly: a cycle then takes time in proportion to the CPU it needs,
+so the ratio of the times is the ratio of the CPU per cycle, which is what sets the throughput
+of runs side by side. Measured alongside, as a check: the CPU per cycle of each side's server and
+of its own PostgreSQL backends (found by their client ports), with the rest of the machine's CPU
+(the load generator, PostgreSQL's own processes) shared equally; each call's p50 on both sides;
+and the cost in each tenth of the window, charted.
 
-Only for one reviewer. With several, one side's extra CPU slows the other side's cycles too, and
-the ratio would understate the throughput lost: bench/queue.py --audit both measures K = 8.
+For several reviewers the latency ratio did not hold up (K = 8: 32 %, with tenths of the window
+from -35 to 75 %, while the CPU said 8.5 %): each server's worker runs one view at a time, so
+the slower side's queue grows. Read the CPU figure there, and bench/queue.py --audit both.
 
-    .venv/bin/python bench/interleaved.py                 # 5 s warm-up, 60 s measured
-    .venv/bin/python bench/interleaved.py --duration 120 --chart ''
+To check the method itself, serve a scratch copy with the trail forced off on both sides
+(`--app-dir`, with VAR_DIR pointing at this checkout's var/): the cost should come out near 0.
+
+    .venv/bin/python bench/interleaved.py                 # one reviewer: 5 s warm-up, 60 s measured
+    .venv/bin/python bench/interleaved.py -k 8 --chart ''
 """
 
 import sys
@@ -34,6 +43,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -49,6 +59,7 @@ from bench.queue import BENCH_RESULTS, CALLS, Recorder, Window, log
 from bench.stats import summarise
 
 SIDES = ("on", "off")
+APP = "reviewportal.asgi:application"
 DEFAULT_CHART = REPO_ROOT / "docs" / "bench-trail-interleaved.svg"
 POSTGRES_PORT = 5432
 BLOCK_PAIRS = 25  # pairs per resampled block: drift within a block stays in it
@@ -60,24 +71,39 @@ FAILURES_IN_A_ROW = 20
 def parse_args(argv: list[str] | None):
     parser = argparse.ArgumentParser(prog="bench/interleaved.py", description=__doc__.splitlines()[0])
     add = parser.add_argument
+    add("-k", "--reviewers", type=int, default=1, help="reviewers, each alternating on its own (%(default)s)")
     add("--duration", type=float, default=60.0, help="measured seconds (%(default)s)")
     add("--warmup", type=float, default=5.0, help="seconds before measuring (%(default)s)")
     add("-n", "--clips", type=int, default=10_000, help="queued clips at the start (%(default)s)")
     add("--workers", type=int, default=2, help="uvicorn workers of each server (%(default)s)")
     add("--database", default="reviewportal_bench", help="benchmark database, truncated (%(default)s)")
     add("--redis-db", type=int, default=13, help="Redis db for cache and sessions (%(default)s)")
+    add("--app-dir", type=Path, default=REPO_ROOT, help="checkout to serve, e.g. a scratch copy (this repo)")
     add("--chart", type=Path, default=DEFAULT_CHART, help="SVG path (%(default)s); '' for none")
     add("--label", default="", help="a word added to the result file names")
     add(
         "--core",
         type=int,
         default=0,
-        help="both sides talk to the worker pinned to this core (%(default)s): the cores differ (interrupts land on "
-        "one), and a side on each would measure that",
+        help="one reviewer's two sides talk to the workers pinned to this core (%(default)s); reviewer i to the "
+        "core i after it. The cores differ (interrupts land on one): a side on each would measure that",
     )
-    add("--off-core", type=int, help="the trail-off side's core instead, to measure how much the core matters")
+    add("--off-core", type=int, help="one reviewer only: the trail-off side's core, to see what the core does")
     add("--quiet-percent", type=float, default=30.0, help="wait while the machine is busier than this (%(default)s)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.reviewers < 1:
+        parser.error("--reviewers must be at least 1")
+    if args.off_core is not None and args.reviewers != 1:
+        parser.error("--off-core is for one reviewer")
+    return args
+
+
+def reviewer_cores(args) -> list[dict[str, int]]:
+    """The core each reviewer's two connections are served from."""
+    usable = sorted(os.sched_getaffinity(0))
+    cores = [usable[(usable.index(args.core) + index) % len(usable)] for index in range(args.reviewers)]
+    off = [args.off_core] if args.off_core is not None else cores
+    return [{"on": on, "off": other} for on, other in zip(cores, off, strict=True)]
 
 
 @dataclass
@@ -112,26 +138,37 @@ def _cpu_seconds(pids) -> dict[int, float]:
     return seconds
 
 
-def cpu_snapshot(servers: dict[str, serving.Server], database) -> dict[str, dict[str, dict[int, float]]]:
-    return {
+def cpu_snapshot(servers: dict[str, serving.Server], database) -> dict:
+    """CPU seconds so far of each side's server processes and PostgreSQL backends, by pid, and of
+    the whole machine ("machine")."""
+    sides = {
         side: {
             "server": server.cpu_seconds_by_process(),
             "postgres": _cpu_seconds(_backend_pids(server, database)),
         }
         for side, server in servers.items()
     }
+    system = psutil.cpu_times()
+    return {**sides, "machine": sum(system) - system.idle - getattr(system, "iowait", 0.0)}
 
 
 def cpu_used(before: dict, after: dict) -> dict[str, dict[str, float]]:
     """Seconds each side's server and backends used between two snapshots; a backend opened in
     between counts from its start (it served nothing before)."""
-    return {
+    used = {
         side: {
             part: sum(seconds - before[side][part].get(pid, 0.0) for pid, seconds in after[side][part].items())
             for part in ("server", "postgres")
         }
-        for side in after
+        for side in SIDES
     }
+    machine = after["machine"] - before["machine"]
+    # The rest: the load generator, PostgreSQL's own processes, anything else running; a side's
+    # cycles cost it alike, so it is split evenly.
+    rest = machine - sum(sum(parts.values()) for parts in used.values())
+    for side in SIDES:
+        used[side]["rest"] = rest / len(SIDES)
+    return used
 
 
 # --- The load -------------------------------------------------------------------------------------
@@ -152,38 +189,52 @@ async def connect_on_core(client: http1.Client, server: serving.Server, core: in
     raise RuntimeError(f"no worker pinned to core {core} took a connection in {attempts} attempts")
 
 
-async def alternate(
-    servers, cookies: dict[str, str], window: Window, recorders: dict[str, Recorder], database, cores: dict[str, int]
-):
-    """Cycles against the two servers in turn until the window ends: the pairs that started in it,
-    the CPU each side used over exactly those pairs, and each side's processes."""
-    clients = {side: http1.Client("127.0.0.1", server.port, cookies=cookies) for side, server in servers.items()}
-    headers = {"X-CSRFToken": cookies["csrftoken"]}
+async def alternate(servers, jars: list[dict[str, str]], window: Window, recorders, database, cores: list[dict]):
+    """K reviewers (one per cookie jar), each running cycles against the two servers in turn until
+    the window ends: the pairs that started in it (after the warm-up's), the CPU each side used
+    from the window's start until the last of them ended, and each side's processes."""
+    clients = [
+        {side: http1.Client("127.0.0.1", server.port, cookies=jar) for side, server in servers.items()} for jar in jars
+    ]
     pairs: list[Pair] = []
-    before = None
     try:
-        for side, client in clients.items():
-            await connect_on_core(client, servers[side], cores[side])
-        index = 0
-        while time.perf_counter() < window.end:
-            if before is None and time.perf_counter() >= window.measure_start:
-                before = cpu_snapshot(servers, database)
-            order = SIDES if index % 2 == 0 else SIDES[::-1]
-            took, started = {}, time.perf_counter()
-            for side in order:
-                took[side] = await _one_cycle(clients[side], headers, recorders[side], side)
-            if before is not None:
-                pairs.append(Pair(started, order[0], took["on"], took["off"]))
-            index += 1
+        for own, wanted in zip(clients, cores, strict=True):
+            for side, client in own.items():
+                await connect_on_core(client, servers[side], wanted[side])
+        warm_up: list[Pair] = []
+        starts = _starts(clients, jars)
+        await asyncio.gather(*(_reviewer(*start, window.measure_start, recorders, warm_up) for start in starts))
+        before = cpu_snapshot(servers, database)
+        await asyncio.gather(*(_reviewer(*start, window.end, recorders, pairs) for start in starts))
         after = cpu_snapshot(servers, database)
     finally:
-        for client in clients.values():
-            await client.close()
-    if before is None:
-        return pairs, {}, {}
+        for own in clients:
+            for client in own.values():
+                await client.close()
+    pairs.sort(key=lambda pair: pair.started)
     # Which processes each side was, so a profile taken during the run can be split by side.
-    pids = {side: {part: sorted(after[side][part]) for part in ("server", "postgres")} for side in after}
+    pids = {side: {part: sorted(after[side][part]) for part in ("server", "postgres")} for side in SIDES}
     return pairs, cpu_used(before, after), pids
+
+
+def _starts(clients, jars):
+    """Half the reviewers start on the trail-on side, half on the off side, so that at any moment
+    about as many cycles of each are under way."""
+    return [(own, jar, index % 2) for index, (own, jar) in enumerate(zip(clients, jars, strict=True))]
+
+
+async def _reviewer(clients, jar, first: int, until: float, recorders, pairs: list[Pair]) -> None:
+    """One reviewer: pairs of cycles, on then off, then off then on, and so on, each added to
+    `pairs`, until a pair ends after `until`."""
+    headers = {"X-CSRFToken": jar["csrftoken"]}
+    index = first
+    while time.perf_counter() < until:
+        order = SIDES if index % 2 == 0 else SIDES[::-1]
+        took, started = {}, time.perf_counter()
+        for side in order:
+            took[side] = await _one_cycle(clients[side], headers, recorders[side], side)
+        pairs.append(Pair(started, order[0], took["on"], took["off"]))
+        index += 1
 
 
 async def _one_cycle(client: http1.Client, headers, recorder: Recorder, side: str) -> float:
@@ -244,6 +295,8 @@ def summarise_run(pairs, used, recorders, window, load_before) -> dict:
     if not pairs:
         raise RuntimeError("no pair of cycles finished inside the window")
     low, high = interval(pairs)
+    # Each side ran one cycle per pair.
+    cpu = {side: {part: 1000 * seconds / len(pairs) for part, seconds in parts.items()} for side, parts in used.items()}
     on_first = [pair for pair in pairs if pair.first == "on"]
     off_first = [pair for pair in pairs if pair.first == "off"]
     return {
@@ -255,9 +308,10 @@ def summarise_run(pairs, used, recorders, window, load_before) -> dict:
         "cost_when_off_first": cost(off_first) if off_first else None,
         "cycle_ms": {side: summarise([getattr(pair, f"{side}_s") for pair in pairs]) for side in SIDES},
         "calls": {side: {call: summarise(recorders[side].latencies[call]) for call in CALLS} for side in SIDES},
-        "cpu_ms_per_cycle": {
-            side: {part: 1000 * seconds / len(pairs) for part, seconds in parts.items()} for side, parts in used.items()
-        },
+        "cpu_ms_per_cycle": cpu,
+        # The check: the share of a cycle's CPU (its server, its backends, its share of the rest)
+        # that the trail adds; on a saturated machine, the throughput lost.
+        "cost_from_cpu": 1 - sum(cpu["off"].values()) / sum(cpu["on"].values()),
         "failures": {side: dict(recorders[side].failures) for side in SIDES},
         "segments": segments(pairs, window),
         "machine_busy_before_percent": load_before,
@@ -271,7 +325,7 @@ def report(run: dict) -> str:
     low, high = run["cost_95"]
     cycle, cpu = run["cycle_ms"], run["cpu_ms_per_cycle"]
     lines = [
-        f"One reviewer, {run['pairs']} pairs of cycles, trail on and off in turn: "
+        f"{_reviewers(run['reviewers'])}, {run['pairs']} pairs of cycles, trail on and off in turn: "
         f"**the trail costs {run['cost']:.1%}** (95 % interval {low:.1%} to {high:.1%}; "
         f"{run['cost_when_on_first']:.1%} when the on cycle went first, {run['cost_when_off_first']:.1%} when second)",
         "",
@@ -283,15 +337,19 @@ def report(run: dict) -> str:
     for call in CALLS:
         on, off = run["calls"]["on"][call], run["calls"]["off"][call]
         lines.append(_row(f"{call}, p50 ms", on["p50_ms"], off["p50_ms"]))
-    for part in ("server", "postgres"):
-        if cpu:
-            lines.append(_row(f"CPU ms per cycle, {part}", cpu["on"][part], cpu["off"][part]))
+    for part in ("server", "postgres", "rest"):
+        lines.append(_row(f"CPU ms per cycle, {part}", cpu["on"][part], cpu["off"][part]))
+    lines.append(f"| CPU the trail adds to a cycle | | | {run['cost_from_cpu']:.1%} |")
     lines += ["", "| seconds | pairs | on ms | off ms | cost |", "| --- | --- | --- | --- | --- |"]
     lines += [
         f"| {s['from_s']:.0f}–{s['to_s']:.0f} | {s['pairs']} | {s['on_ms']:.2f} | {s['off_ms']:.2f} | {s['cost']:.1%} |"
         for s in run["segments"]
     ]
     return "\n".join(lines)
+
+
+def _reviewers(count: int) -> str:
+    return "One reviewer" if count == 1 else f"{count} reviewers"
 
 
 def _row(name: str, on: float | None, off: float | None) -> str:
@@ -302,7 +360,7 @@ def _row(name: str, on: float | None, off: float | None) -> str:
 
 def write_chart(run: dict, path: Path) -> None:
     bars = [
-        chart.Bar("one reviewer", f"{s['from_s']:.0f}–{s['to_s']:.0f} s", f"trail {side}", value)
+        chart.Bar(_reviewers(run["reviewers"]), f"{s['from_s']:.0f}–{s['to_s']:.0f} s", f"trail {side}", value)
         for s in run["segments"]
         for side, value in (("on", s["on_ms"]), ("off", s["off_ms"]))
     ]
@@ -321,30 +379,34 @@ def write_chart(run: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     serving.exit_on_sigterm()
-    queue_args = ["--database", args.database, "--redis-db", str(args.redis_db), "-k", "1", "-n", str(args.clips)]
-    config = bench_queue.parse_args([*queue_args, "--no-large", "--modes", "http-keepalive"])
+    queue_args = ["--database", args.database, "--redis-db", str(args.redis_db), "-n", str(args.clips)]
+    config = bench_queue.parse_args([*queue_args, "-k", str(args.reviewers), "--no-large", "--modes", "http-keepalive"])
     bench_queue.prepare_django(config)
     from django.db import connections
 
-    users, password = bench_queue.ensure_reviewers(1)
+    users, password = bench_queue.ensure_reviewers(args.reviewers)
     audio = bench_queue.write_bench_audio()
     env = bench_queue.server_environment(config)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     servers: dict[str, serving.Server] = {}
+    log(f"signing in {args.reviewers} reviewer(s) through the login form")
+    jars = bench_queue.sign_in_apart(
+        users, password, env=env, app_dir=args.app_dir, app=APP, log_path=BENCH_RESULTS / f"server-{stamp}-sign-in.log"
+    )
     try:
         for side in SIDES:
             log(f"starting a server with the trail {side}")
             servers[side] = serving.start_server(
                 env={**env, "AUDIT_ENABLED": "1" if side == "on" else "0"},
                 workers=args.workers,
-                app_dir=REPO_ROOT,
+                app_dir=args.app_dir,
                 log_path=BENCH_RESULTS / f"server-{stamp}-interleaved-{side}.log",
             )
-        cookies = bench_queue.sign_in_reviewers(servers["on"].base_url, users, password)[0]
+
         bench_queue.reset_queue(args.clips, audio, show_progress=False)
         connections.close_all()
         load_before = serving.wait_for_quiet_machine(threshold_percent=args.quiet_percent, timeout_s=120, log=log)
-        cores = {"on": args.core, "off": args.core if args.off_core is None else args.off_core}
+        cores = reviewer_cores(args)
         log(f"alternating cycles: {args.warmup:.0f} s warm-up, {args.duration:.0f} s measured; cores {cores}")
         window = Window.starting_now(args.warmup, args.duration)
         recorders = {side: Recorder(window) for side in SIDES}
@@ -352,16 +414,17 @@ def main(argv: list[str] | None = None) -> int:
             psycopg.connect(config.database_url, autocommit=True) as database,
             asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner,
         ):
-            pairs, used, pids = runner.run(alternate(servers, cookies, window, recorders, database, cores))
+            pairs, used, pids = runner.run(alternate(servers, jars, window, recorders, database, cores))
     finally:
         for server in servers.values():
             serving.stop_server(server)
         connections.close_all()
-    run = {**summarise_run(pairs, used, recorders, window, load_before), "cores": cores, "pids": pids}
+    run = {**summarise_run(pairs, used, recorders, window, load_before), "reviewers": args.reviewers}
+    run.update(cores=cores, pids=pids)
     results = {
         "label": args.label,
         "machine": machine.describe(postgres_version=bench_queue.postgres_version()),
-        "settings": {**vars(args), "chart": str(args.chart), "app_commit": bench_queue.app_commit(REPO_ROOT)},
+        "settings": {**vars(args), "chart": str(args.chart), "app_commit": bench_queue.app_commit(args.app_dir)},
         "run": run,
     }
     BENCH_RESULTS.mkdir(parents=True, exist_ok=True)
