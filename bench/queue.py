@@ -123,6 +123,7 @@ class Config:
     quiet_percent: float
     quiet_timeout_s: float
     from_json: list[Path]
+    fresh_servers: bool = False
 
     @property
     def database_url(self) -> str:
@@ -188,6 +189,12 @@ def parse_args(argv: list[str] | None) -> Config:
     )
     add("--quiet-timeout", type=float, default=120.0, help="longest such wait in seconds (%(default)s)")
     add(
+        "--fresh-servers",
+        action="store_true",
+        help="start a new server for every run instead of keeping one per (workers, trail): two processes of "
+        "the same code differed by up to 12 %% in a run, so a pair of kept servers measures their luck",
+    )
+    add(
         "--audit",
         choices=["on", "off", "both"],
         default="on",
@@ -227,6 +234,7 @@ def parse_args(argv: list[str] | None) -> Config:
         label=args.label,
         quiet_percent=args.quiet_percent,
         quiet_timeout_s=args.quiet_timeout,
+        fresh_servers=args.fresh_servers,
         from_json=args.from_json,
     )
 
@@ -1014,6 +1022,8 @@ def run_all(config: Config) -> dict:
                 results["explain"][str(spec.clips)]["after"] = after
             run = summarise_run(spec, recorder, sampler, config.duration_s, seed_s)
             run["machine_busy_before_percent"] = load_before
+            if config.fresh_servers and server is not None:
+                serving.stop_server(servers.pop((spec.workers, spec.audit)))
             results["runs"].append(run)
             log("  " + one_line(run))
             if recorder.failures:
