@@ -191,8 +191,9 @@ def parse_args(argv: list[str] | None) -> Config:
     add(
         "--fresh-servers",
         action="store_true",
-        help="start a new server for every run instead of keeping one per (workers, trail): two processes of "
-        "the same code differed by up to 12 %% in a run, so a pair of kept servers measures their luck",
+        help="start a new server for every run instead of keeping one per (workers, trail): two runs of the "
+        "same code gave the trail 0 %% and 16 %% at K = 8, each with its pairs agreeing, so a pair of kept "
+        "servers measures their own luck",
     )
     add(
         "--audit",
@@ -576,9 +577,11 @@ def sign_in_apart(users: list, password: str, *, env: dict[str, str], app_dir: P
     cookies (sessionid, csrftoken), valid on every server of the same database and cache.
 
     Signing in through one of the measured servers grew its workers' pools of database connections
-    (sign-ins run four at a time), and a pool hands out its connections in turn: that server's
-    requests then went to more PostgreSQL backends, each less warm, and it ran 12 % slower at
-    K = 8 than an identical server started next to it (docs/benchmarks.md, twelfth round)."""
+    (sign-ins run four at a time; 6 backends against 3), and a pool hands out its connections in
+    turn, so that server's requests went to more PostgreSQL backends, each less warm. In an A/A
+    check it ran 12 % slower at K = 8 than an identical server started next to it, and -1 % once
+    the sign-in went elsewhere (docs/benchmarks.md, twelfth round; how much of the 12 % was the
+    pools and how much each process's own luck, see --fresh-servers, was not separated)."""
     server = serving.start_server(env=env, workers=1, app_dir=app_dir, log_path=log_path, app=app)
     try:
         return sign_in_reviewers(server.base_url, users, password)
