@@ -148,8 +148,7 @@ def cpu_snapshot(servers: dict[str, serving.Server], database) -> dict:
         }
         for side, server in servers.items()
     }
-    system = psutil.cpu_times()
-    return {**sides, "machine": sum(system) - system.idle - getattr(system, "iowait", 0.0)}
+    return {**sides, "machine": serving.machine_busy_seconds()}
 
 
 def cpu_used(before: dict, after: dict) -> dict[str, dict[str, float]]:
@@ -180,12 +179,11 @@ async def connect_on_core(client: http1.Client, server: serving.Server, core: in
     The kernel hands a new connection to a worker by a hash of its ports (reviewportal.serve);
     one that lands elsewhere is closed and opened again."""
     pids = serving.worker_pids(server)
-    for _ in range(attempts):
-        await client.connect()
-        pid = await serving.accepted_by(pids, server.port, client.local_port)
-        if pid is not None and psutil.Process(pid).cpu_affinity() == [core]:
-            return pid
-        await client.close()
+    wanted = next((pid for pid in pids if psutil.Process(pid).cpu_affinity() == [core]), None)
+    if wanted is not None:
+        held = await serving.connect_to_worker(client, server, pids, wanted, attempts=attempts)
+        if held == wanted:
+            return wanted
     raise RuntimeError(f"no worker pinned to core {core} took a connection in {attempts} attempts")
 
 

@@ -114,15 +114,23 @@ async def open_balanced(clients, server: Server, *, attempts: int = 50) -> dict[
     held = dict.fromkeys(pids, 0)
     for index, client in enumerate(clients):
         wanted = pids[index % len(pids)] if pids else None
-        for attempt in range(attempts):
-            await client.connect()
-            pid = await accepted_by(pids, server.port, client.local_port)
-            if pid is None or pid == wanted or attempt == attempts - 1:
-                break
-            await client.close()
+        pid = await connect_to_worker(client, server, pids, wanted, attempts=attempts)
         if pid is not None:
             held[pid] += 1
     return held
+
+
+async def connect_to_worker(client, server: Server, pids: list[int], wanted: int | None, *, attempts: int):
+    """Open the client's connection, opening it again until worker `wanted` holds it, up to
+    `attempts` times; return the worker that holds it (the last attempt's is kept whoever holds
+    it), or None if no worker accepted it in time."""
+    for attempt in range(attempts):
+        await client.connect()
+        pid = await accepted_by(pids, server.port, client.local_port)
+        if pid is None or pid == wanted or attempt == attempts - 1:
+            return pid
+        await client.close()
+    return None
 
 
 def _first_core(pid: int) -> int:
@@ -364,14 +372,12 @@ class Sampler(threading.Thread):
 
     def _snapshot(self, this_process: psutil.Process) -> ResourceSample:
         own = this_process.cpu_times()
-        system = psutil.cpu_times()
-        idle = system.idle + getattr(system, "iowait", 0.0)
         return ResourceSample(
             wall=time.perf_counter(),
             client_cpu=own.user + own.system,
             server_cpu=self.server.cpu_seconds_by_process() if self.server else {},
             postgres_cpu=_postgres_cpu_seconds(),
-            system_busy=sum(system) - idle,
+            system_busy=machine_busy_seconds(),
         )
 
     def stop(self) -> None:
@@ -419,16 +425,17 @@ def _postgres_cpu_seconds() -> dict[int, float]:
     return seconds
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy so far, all cores (idle and waiting on I/O left out)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 def machine_busy_percent(seconds: float = 1.0) -> float:
     """CPU busy across the machine over `seconds`, as % of one core."""
-    before = psutil.cpu_times()
+    before = machine_busy_seconds()
     time.sleep(seconds)
-    after = psutil.cpu_times()
-
-    def busy(times) -> float:
-        return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-    return 100 * (busy(after) - busy(before)) / seconds
+    return 100 * (machine_busy_seconds() - before) / seconds
 
 
 def wait_for_quiet_machine(*, threshold_percent: float, timeout_s: float, log) -> float:
