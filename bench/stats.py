@@ -1,6 +1,7 @@
 """Latency summaries: percentiles over every call measured, not over per-second averages."""
 
 import math
+import random
 from collections.abc import Sequence
 
 
@@ -29,3 +30,15 @@ def summarise(latencies_s: Sequence[float]) -> dict[str, float | int | None]:
         "p99_ms": 1000 * percentile(ordered, 0.99),
         "max_ms": 1000 * ordered[-1],
     }
+
+
+def mean_interval(values: Sequence[float], *, confidence: float = 0.95, resamples: int = 10_000) -> tuple[float, float]:
+    """An interval for the mean of `values` (independent measurements, e.g. one cost per pair of
+    runs): the percentile bootstrap, resampling the values with replacement. Seeded, so one set
+    of values always gives the same interval. Needs at least two values."""
+    if len(values) < 2:
+        raise ValueError("an interval for a mean needs at least two values")
+    draw = random.Random(0).choices
+    means = sorted(sum(draw(values, k=len(values))) / len(values) for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    return percentile(means, tail), percentile(means, 1 - tail)
