@@ -1,4 +1,5 @@
-"""Latency summaries: percentiles over every call measured, not over per-second averages."""
+"""Latency summaries: percentiles over every call measured, not over per-second averages; and the
+interval of a mean over repeated measurements (the trail's cost, pair by pair)."""
 
 import math
 import random
