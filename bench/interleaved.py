@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,7 +55,7 @@ import uvloop
 from bench import chart, http1, machine, serving
 from bench import queue as bench_queue
 from bench.queue import BENCH_RESULTS, CALLS, Recorder, Window, log
-from bench.stats import summarise
+from bench.stats import bootstrap_interval, summarise
 
 SIDES = ("on", "off")
 APP = "reviewportal.asgi:application"
@@ -253,20 +252,9 @@ def cost(pairs: list[Pair]) -> float:
 
 
 def interval(pairs: list[Pair], *, resamples: int = RESAMPLES, block: int = BLOCK_PAIRS) -> tuple[float, float]:
-    """A 95 % interval of cost() by a moving-block bootstrap: blocks of consecutive pairs drawn at
-    random until as many pairs as measured, so a slow minute stays together in whatever it lands."""
-    rng = random.Random(0)  # statistics, not secrets
-    block = max(1, min(block, len(pairs)))
-    starts = range(len(pairs) - block + 1)
-    estimates = []
-    for _ in range(resamples):
-        drawn: list[Pair] = []
-        while len(drawn) < len(pairs):
-            start = rng.choice(starts)
-            drawn += pairs[start : start + block]
-        estimates.append(cost(drawn[: len(pairs)]))
-    estimates.sort()
-    return estimates[int(0.025 * resamples)], estimates[int(0.975 * resamples) - 1]
+    """A 95 % interval of cost() by a moving-block bootstrap of consecutive pairs, so a slow minute
+    stays together in whatever it lands."""
+    return bootstrap_interval(pairs, cost, block=block, resamples=resamples)
 
 
 def segments(pairs: list[Pair], window: Window, count: int = SEGMENTS) -> list[dict]:

@@ -3,7 +3,11 @@ interval of a mean over repeated measurements (the trail's cost, pair by pair)."
 
 import math
 import random
-from collections.abc import Sequence
+import statistics
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -35,11 +39,34 @@ def summarise(latencies_s: Sequence[float]) -> dict[str, float | int | None]:
 
 def mean_interval(values: Sequence[float], *, confidence: float = 0.95, resamples: int = 10_000) -> tuple[float, float]:
     """An interval for the mean of `values` (independent measurements, e.g. one cost per pair of
-    runs): the percentile bootstrap, resampling the values with replacement. Seeded, so one set
-    of values always gives the same interval. Needs at least two values."""
+    runs): the ordinary bootstrap, resampling the values one at a time. Needs at least two values."""
     if len(values) < 2:
         raise ValueError("an interval for a mean needs at least two values")
-    draw = random.Random(0).choices
-    means = sorted(sum(draw(values, k=len(values))) / len(values) for _ in range(resamples))
+    return bootstrap_interval(values, statistics.fmean, confidence=confidence, resamples=resamples)
+
+
+def bootstrap_interval(
+    items: Sequence[T],
+    statistic: Callable[[list[T]], float],
+    *,
+    block: int = 1,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+) -> tuple[float, float]:
+    """An interval for `statistic` of `items` by a moving-block bootstrap: blocks of `block`
+    consecutive items drawn at random until as many items as measured, so items that drift
+    together (a slow minute's pairs) stay together; `block` 1 is the ordinary bootstrap. Seeded,
+    so the same items always give the same interval."""
+    rng = random.Random(0)  # statistics, not secrets
+    block = max(1, min(block, len(items)))
+    starts = range(len(items) - block + 1)
+    estimates = []
+    for _ in range(resamples):
+        drawn: list[T] = []
+        while len(drawn) < len(items):
+            start = rng.choice(starts)
+            drawn += items[start : start + block]
+        estimates.append(statistic(drawn[: len(items)]))
+    estimates.sort()
     tail = (1 - confidence) / 2
-    return percentile(means, tail), percentile(means, 1 - tail)
+    return estimates[round(tail * resamples)], estimates[round((1 - tail) * resamples) - 1]
